@@ -1,0 +1,244 @@
+/**
+ * The grouping pipeline: analysed items in, duplicate groups out.
+ *
+ * 1. Exact copies (same sha256) collapse to one representative; their distance is 0 and they
+ *    need no hash comparison.
+ * 2. In 'near' mode the representatives' hashes are compared (findNearPairs) and grouped with
+ *    complete linkage (groupWithinThreshold), so no two members of a group are farther apart
+ *    than the threshold.
+ * 3. Groups expand back to every copy; the keeper is chosen by the rules over all members.
+ *
+ * The pair search is the only expensive step and it does not depend on the threshold below the
+ * one it ran with, so prepareGrouping() can run once at the slider's maximum and
+ * groupsFromPrepared() re-cut cheaply on every slider move.
+ */
+import { flipDistanceAt, packHashInto } from './hamming.ts';
+import { groupWithinThreshold } from './grouping.ts';
+import { DEFAULT_KEEPER_RULE, keeperComparator, type KeeperCandidate } from './keeper.ts';
+import { findNearPairs, type NearPair } from './pairs.ts';
+import type { HashKind, HashSet, KeeperRule } from './types.ts';
+
+/** An analysed image, as the grouping sees it. */
+export interface GroupItem extends KeeperCandidate {
+  /** Stable id of the file in the run (InputFile.id). */
+  id: number;
+  path: string;
+  label: string;
+  sha256: string;
+  width: number;
+  height: number;
+  size: number;
+  hashes: HashSet;
+  mirrored: HashSet;
+}
+
+export type GroupMode = 'exact' | 'near';
+export type GroupKind = 'exact' | 'near';
+
+export interface GroupOptions {
+  mode: GroupMode;
+  hash: HashKind;
+  /** Largest Hamming distance (of 64 bits) still counted as a near-duplicate. */
+  threshold: number;
+  /** Ordered rules; default resolution, then file size, then shortest path. */
+  keeperRule?: readonly KeeperRule[];
+  /** true: only compare images of the same class. Default false: groups may span classes. */
+  perClass?: boolean;
+  /** Also match horizontally mirrored copies. Default true. */
+  mirror?: boolean;
+}
+
+export interface Group {
+  /** 1-based, in output order (largest group first). Only stable for one grouping run. */
+  id: number;
+  /** 'exact': all members are byte-identical. 'near': at least two different contents. */
+  kind: GroupKind;
+  /** Item ids, keeper first, then by distance to the keeper, then by keeper rank. */
+  members: number[];
+  keeper: number;
+  /** Hamming distance from each member (by item id) to the keeper; 0 for byte-identical copies. */
+  distances: Record<number, number>;
+  /** Sorted distinct class labels of the members. */
+  labels: string[];
+  /** More than one class label among the members. */
+  crossClass: boolean;
+}
+
+/** The threshold-independent part of a near grouping, reusable across slider moves. */
+export interface PreparedGrouping {
+  items: readonly GroupItem[];
+  hash: HashKind;
+  perClass: boolean;
+  mirror: boolean;
+  /** Item positions per content class (same sha256, and same label when perClass). */
+  classes: number[][];
+  /** Class index of each item position. */
+  classOf: Int32Array;
+  /** Packed hashes of each class's representative, or null when prepared without hashes. */
+  table: Uint32Array | null;
+  mirroredTable: Uint32Array | null;
+  /** Pairs of classes within maxThreshold (class indices). */
+  pairs: NearPair[];
+  /** Largest threshold groupsFromPrepared accepts in 'near' mode; -1 if prepared for 'exact'. */
+  maxThreshold: number;
+}
+
+export interface PrepareOptions {
+  hash: HashKind;
+  perClass?: boolean;
+  mirror?: boolean;
+  /** Pairs are searched up to this distance. Negative: exact grouping only (hashes not read). */
+  maxThreshold: number;
+}
+
+/** Collapses byte-identical items into classes (the first item of each is its representative). */
+function contentClasses(items: readonly GroupItem[], perClass: boolean): number[][] {
+  const byKey = new Map<string, number[]>();
+  const classes: number[][] = [];
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (!it.sha256) {
+      classes.push([i]); // no content hash: cannot be proven identical to anything
+      continue;
+    }
+    const key = perClass ? `${it.label}\u0000${it.sha256}` : it.sha256;
+    const list = byKey.get(key);
+    if (list === undefined) {
+      const fresh = [i];
+      byKey.set(key, fresh);
+      classes.push(fresh);
+    } else list.push(i);
+  }
+  return classes;
+}
+
+export function prepareGrouping(
+  items: readonly GroupItem[],
+  options: PrepareOptions,
+): PreparedGrouping {
+  const perClass = options.perClass ?? false;
+  const mirror = options.mirror ?? true;
+  const classes = contentClasses(items, perClass);
+  const classOf = new Int32Array(items.length);
+  classes.forEach((members, c) => {
+    for (const i of members) classOf[i] = c;
+  });
+
+  let table: Uint32Array | null = null;
+  let mirroredTable: Uint32Array | null = null;
+  let pairs: NearPair[] = [];
+  const maxThreshold = options.maxThreshold >= 0 ? options.maxThreshold : -1;
+  if (maxThreshold >= 0) {
+    table = new Uint32Array(2 * classes.length);
+    mirroredTable = mirror ? new Uint32Array(2 * classes.length) : null;
+    for (let c = 0; c < classes.length; c++) {
+      const rep = items[classes[c][0]];
+      packHashInto(rep.hashes[options.hash], table, c);
+      if (mirroredTable) packHashInto(rep.mirrored[options.hash], mirroredTable, c);
+    }
+    pairs = findNearPairs(table, mirroredTable, maxThreshold);
+    if (perClass) {
+      pairs = pairs.filter(
+        (p) => items[classes[p.a][0]].label === items[classes[p.b][0]].label,
+      );
+    }
+  }
+  return {
+    items,
+    hash: options.hash,
+    perClass,
+    mirror,
+    classes,
+    classOf,
+    table,
+    mirroredTable,
+    pairs,
+    maxThreshold,
+  };
+}
+
+export interface CutOptions {
+  mode: GroupMode;
+  threshold: number;
+  keeperRule?: readonly KeeperRule[];
+}
+
+/** Groups at a threshold ≤ the prepared maximum. Cost is linear in pairs + items. */
+export function groupsFromPrepared(prep: PreparedGrouping, options: CutOptions): Group[] {
+  const { items, classes, classOf } = prep;
+  const cmp = keeperComparator(options.keeperRule ?? DEFAULT_KEEPER_RULE);
+  const drafts: { kind: GroupKind; positions: number[] }[] = [];
+  const inNearGroup = new Uint8Array(classes.length);
+
+  if (options.mode === 'near') {
+    if (prep.table === null || options.threshold > prep.maxThreshold) {
+      throw new RangeError(
+        `threshold ${options.threshold} is above the prepared maximum ${prep.maxThreshold}`,
+      );
+    }
+    for (const classGroup of groupWithinThreshold(classes.length, prep.pairs, options.threshold)) {
+      const positions: number[] = [];
+      for (const c of classGroup) {
+        inNearGroup[c] = 1;
+        for (const i of classes[c]) positions.push(i);
+      }
+      drafts.push({ kind: 'near', positions });
+    }
+  }
+  // Byte-identical copies not already inside a near group form exact groups.
+  for (let c = 0; c < classes.length; c++) {
+    if (!inNearGroup[c] && classes[c].length > 1) drafts.push({ kind: 'exact', positions: classes[c] });
+  }
+
+  const built = drafts.map(({ kind, positions }) => {
+    let keeperPos = positions[0];
+    for (const i of positions) if (cmp(items[i], items[keeperPos]) < 0) keeperPos = i;
+    const kc = classOf[keeperPos];
+    const dist = new Map<number, number>();
+    for (const i of positions) {
+      const c = classOf[i];
+      dist.set(i, c === kc ? 0 : flipDistanceAt(prep.table!, prep.mirroredTable, kc, c));
+    }
+    const ordered = positions
+      .slice()
+      .sort((x, y) => dist.get(x)! - dist.get(y)! || cmp(items[x], items[y]));
+    // The keeper is at distance 0 and ranks first among distance-0 members, so ordered[0] is it.
+    const distances: Record<number, number> = {};
+    for (const i of ordered) distances[items[i].id] = dist.get(i)!;
+    const labels = [...new Set(positions.map((i) => items[i].label))].sort();
+    return {
+      kind,
+      members: ordered.map((i) => items[i].id),
+      keeperItem: items[keeperPos],
+      distances,
+      labels,
+    };
+  });
+
+  built.sort(
+    (x, y) =>
+      y.members.length - x.members.length ||
+      (x.keeperItem.path < y.keeperItem.path ? -1 : x.keeperItem.path > y.keeperItem.path ? 1 : 0) ||
+      x.keeperItem.id - y.keeperItem.id,
+  );
+  return built.map((g, k) => ({
+    id: k + 1,
+    kind: g.kind,
+    members: g.members,
+    keeper: g.keeperItem.id,
+    distances: g.distances,
+    labels: g.labels,
+    crossClass: g.labels.length > 1,
+  }));
+}
+
+/** One-shot grouping: prepare at exactly the requested threshold, then cut. */
+export function buildGroups(items: readonly GroupItem[], options: GroupOptions): Group[] {
+  const prep = prepareGrouping(items, {
+    hash: options.hash,
+    perClass: options.perClass,
+    mirror: options.mirror,
+    maxThreshold: options.mode === 'near' ? Math.max(0, options.threshold) : -1,
+  });
+  return groupsFromPrepared(prep, options);
+}

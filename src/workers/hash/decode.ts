@@ -1,0 +1,47 @@
+/**
+ * Decoding in a worker: createImageBitmap honours EXIF orientation ('from-image'), so width, height,
+ * hashes and thumbnail all describe the image as a viewer displays it.
+ */
+export interface DecodedImage {
+  rgba: Uint8ClampedArray;
+  width: number;
+  height: number;
+  bitmap: ImageBitmap;
+}
+
+export async function decodeImage(blob: Blob): Promise<DecodedImage> {
+  // 'none' for colour space and alpha keeps pixel values as stored, as Pillow (the hash reference) does.
+  const bitmap = await createImageBitmap(blob, {
+    imageOrientation: 'from-image',
+    colorSpaceConversion: 'none',
+    premultiplyAlpha: 'none',
+  });
+  const { width, height } = bitmap;
+  if (width === 0 || height === 0) {
+    bitmap.close();
+    throw new Error('image has no pixels');
+  }
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new Error('no 2d context in this worker');
+  ctx.drawImage(bitmap, 0, 0);
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  return { rgba, width, height, bitmap };
+}
+
+export const THUMB_SIZE = 160;
+
+/** A small WebP for the gallery; a canvas resize is fine here because nothing is computed from it. */
+export async function makeThumbnail(bitmap: ImageBitmap): Promise<{ blob: Blob; width: number; height: number }> {
+  const scale = Math.min(1, THUMB_SIZE / Math.max(bitmap.width, bitmap.height));
+  const width = Math.max(1, Math.round(bitmap.width * scale));
+  const height = Math.max(1, Math.round(bitmap.height * scale));
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2d context in this worker');
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  const blob = await canvas.convertToBlob({ type: 'image/webp', quality: 0.8 });
+  return { blob, width, height };
+}
