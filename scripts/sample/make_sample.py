@@ -147,13 +147,15 @@ SOURCES: tuple[Source, ...] = (
            "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
            "Falcon 9 launch carrying DSCOVR", "SpaceX",
            "Public domain", SK_FETCHERS, "rocket",
-           "The image was captured by SpaceX and `released in the public domain",
+           "The image was captured by SpaceX and `released in the public domain "
+           "<http://arstechnica.com/tech-policy/2015/03/elon-musk-puts-spacex-photos-into-the-public-domain/>`_.",
            "SpaceX Photos on Flickr, https://www.flickr.com/photos/spacexphotos/16511594820/"),
     Source("hubble_deep_field", "space", SKIMAGE, f"{SK_DATA}/hubble_deep_field.jpg",
            "3a19c5dd8a927a9334bb1229a6d63711b1c0c767fb27e2286e7c84a3e2c2f5f4",
            "Hubble eXtreme Deep Field", "NASA",
            "Public domain", SK_FETCHERS, "hubble_deep_field",
-           "The image was captured by NASA and `may be freely used in the public domain",
+           "The image was captured by NASA and `may be freely used in the public domain "
+           "<http://www.nasa.gov/audience/formedia/features/MP_Photo_Guidelines.html>`_.",
            "HubbleSite, http://hubblesite.org/newscenter/archive/releases/2012/37/image/a/"),
     # ---- everyday ----------------------------------------------------------
     Source("camera", "everyday", SKIMAGE, f"{SK_DATA}/camera.png",
@@ -220,19 +222,25 @@ SOURCES: tuple[Source, ...] = (
            "7966caf324f6ba843118d98f7a07746d22f6a343430add0233eca5f6eaaa8fcf",
            "Brick wall (grey-scale, perspective-corrected by scikit-image)", "CC0Textures (Bricks25)",
            "CC0", SK_FETCHERS, "brick",
-           "licensed under the Creative Commons CC0 License.",
+           "The original image was downloaded from `CC0Textures "
+           "<https://cc0textures.com/view.php?tex=Bricks25>`_ and licensed under the "
+           "Creative Commons CC0 License.",
            "CC0Textures, https://cc0textures.com/view.php?tex=Bricks25"),
     Source("grass", "textures", SKIMAGE, f"{SK_DATA}/grass.png",
            "b6b6022426b38936c43a4ac09635cd78af074e90f42ffa8227ac8b7452d39f89",
            "Grass (grey-scale crop)", "linolafett (DeviantArt, 'Grass 01')",
            "CC0", SK_FETCHERS, "grass",
-           "and licensed under the Creative Commons CC0 License.",
+           "The original image was downloaded from `DeviantArt "
+           "<https://www.deviantart.com/linolafett/art/Grass-01-434853879>`__ and "
+           "licensed under the Creative Commons CC0 License.",
            "DeviantArt, https://www.deviantart.com/linolafett/art/Grass-01-434853879"),
     Source("gravel", "textures", SKIMAGE, f"{SK_DATA}/gravel.png",
            "c48615b451bf1e606fbd72c0aa9f8cc0f068ab7111ef7d93bb9b0f2586440c12",
            "Gravel (grey-scale crop)", "CC0Textures (Gravel04)",
            "CC0", SK_FETCHERS, "gravel",
-           "licensed under the Creative Commons CC0 License.",
+           "The original image was downloaded from `CC0Textures "
+           "<https://cc0textures.com/view.php?tex=Gravel04>`__ and licensed under the "
+           "Creative Commons CC0 License.",
            "CC0Textures, https://cc0textures.com/view.php?tex=Gravel04"),
 )
 
@@ -356,11 +364,7 @@ def load_source_image(src: Source, data: bytes) -> Image.Image:
     if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(bg, rgba).convert("RGB")
-        # grey content stays grey
-        if all(lo == hi for lo, hi in zip(*[iter(sum(
-                (list(b) for b in zip(*[c.getextrema() for c in im.split()])), []))] * 1)):
-            pass
+        im = Image.alpha_composite(bg, rgba).convert("RGB")  # flatten on white
     if im.mode not in ("L", "RGB"):
         im = im.convert("RGB")
     if im.mode == "RGB" and _is_grey(im):
@@ -444,9 +448,9 @@ def licenses_md(files: dict[str, bytes]) -> str:
         "by `scripts/sample/make_sample.py` (resize to <= 480 px, JPEG re-encode and",
         "the transforms listed in `index.json`); no other material is included.",
         "",
-        "`everyday/notes.jpg` (a short text written for this project) and",
-        "`science/empty.jpg` (zero bytes) are deliberately not images; they are",
-        "dedicated to the public domain under CC0 1.0 by the Winnow authors.",
+        "`everyday/notes.jpg` (a short plain-text note written for this project)",
+        "and `science/empty.jpg` (zero bytes) are deliberately not images and",
+        "contain no third-party material.",
         "",
         "Packages used:",
         "",
@@ -476,7 +480,7 @@ def licenses_md(files: dict[str, bytes]) -> str:
         out += [
             f"- Licence: **{s.licence}**",
             f"- Licence statement (`/{s.evidence_file}`, `{s.evidence_scope}`):",
-            f"  > {s.evidence}",
+            f"  > {s.evidence.replace('`', chr(92) + '`')}",
             f"- Files in this sample derived from it: "
             + ", ".join(f"`{p}`" for p in derived[s.key]),
             "",
