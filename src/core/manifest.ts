@@ -21,8 +21,14 @@ export interface ManifestSettings {
   threshold: number;
   keeperRule: KeeperRule[];
   perClass: boolean;
+  /** Mirrored copies matched too (the grouping default). */
   mirror: boolean;
+  /** Whether the kept images themselves were put into the zip. */
+  includeImages?: boolean;
 }
+
+/** Settings as callers pass them: mirror defaults to true, as in buildGroups. */
+export type ManifestSettingsInput = Omit<ManifestSettings, 'mirror'> & { mirror?: boolean };
 
 /** One input file as the manifest needs it (analysed or not). */
 export interface ManifestFileInput {
@@ -38,7 +44,7 @@ export interface ManifestFileInput {
 export interface ManifestInput {
   toolVersion: string;
   createdAt: Date | string;
-  settings: ManifestSettings;
+  settings: ManifestSettingsInput;
   files: readonly ManifestFileInput[];
   groups: readonly Group[];
   /** computeSelection over the same files and groups. */
@@ -158,7 +164,10 @@ export function buildManifest(input: ManifestInput): Manifest {
       threshold: input.settings.threshold,
       keeperRule: [...input.settings.keeperRule],
       perClass: input.settings.perClass,
-      mirror: input.settings.mirror,
+      mirror: input.settings.mirror ?? true,
+      ...(input.settings.includeImages === undefined
+        ? {}
+        : { includeImages: input.settings.includeImages }),
     },
     summary: {
       total,

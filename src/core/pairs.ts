@@ -6,7 +6,6 @@
  * by block, verify candidates) can replace it behind the same signature once datasets outgrow
  * O(n²); tests compare any implementation with a naive oracle.
  */
-import { popcount32 } from './hamming.ts';
 
 /** One near pair: hash indices a < b and their flip-invariant distance d. */
 export interface NearPair {
@@ -37,50 +36,112 @@ function checkTables(table: Uint32Array, mirrored: Uint32Array | null): void {
 }
 
 /**
- * O(n²) scan over packed words. Each comparison first counts the high word alone and skips the
- * low word when that already exceeds the threshold: for unrelated hashes (≈32 bits apart) this
- * halves the work, which matters more than anything else at 20k+ hashes.
+ * O(n²) scan. The table is first split into separate high and low Int32Arrays (contiguous
+ * loads, int32 arithmetic that V8 keeps unboxed); the SWAR popcount is written out inline in the
+ * plain loop and is a module-local function in the mirrored one. Each comparison counts the high word alone first and skips the low word when that
+ * already exceeds the threshold: unrelated hashes are ≈16 bits apart in each half, so with the
+ * small thresholds in use this halves the work. The loop with mirrors is a separate function so
+ * the plain one carries no per-pair branch for it.
  */
 export const bruteForceNearPairs: NearPairFinder = (table, mirrored, threshold) => {
   checkTables(table, mirrored);
-  const out: NearPair[] = [];
-  if (!(threshold >= 0)) return out; // also rejects NaN
+  if (!(threshold >= 0)) return []; // also rejects NaN
   const t = Math.min(Math.floor(threshold), 64);
   const n = table.length >>> 1;
-  const m = mirrored;
+  const [hi, lo] = split(table);
+  if (mirrored === null) return scanPlain(hi, lo, n, t);
+  const [mhi, mlo] = split(mirrored);
+  return scanMirrored(hi, lo, mhi, mlo, n, t);
+};
+
+/**
+ * Same SWAR popcount as hamming.ts, kept module-local on purpose: a call to an imported function
+ * can go through a module-namespace property lookup (vitest rewrites imports that way) that V8
+ * does not inline, which made the hot loop ~15× slower.
+ */
+function pc(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+function split(table: Uint32Array): [Int32Array, Int32Array] {
+  const n = table.length >>> 1;
+  const hi = new Int32Array(n);
+  const lo = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const ahi = table[2 * i];
-    const alo = table[2 * i + 1];
-    const mhi = m === null ? 0 : m[2 * i];
-    const mlo = m === null ? 0 : m[2 * i + 1];
+    hi[i] = table[2 * i];
+    lo[i] = table[2 * i + 1];
+  }
+  return [hi, lo];
+}
+
+function scanPlain(hi: Int32Array, lo: Int32Array, n: number, t: number): NearPair[] {
+  const out: NearPair[] = [];
+  for (let i = 0; i < n; i++) {
+    const ahi = hi[i];
+    const alo = lo[i];
     for (let j = i + 1; j < n; j++) {
-      const bhi = table[2 * j];
-      const blo = table[2 * j + 1];
+      let x = ahi ^ hi[j];
+      x = x - ((x >>> 1) & 0x55555555);
+      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+      x = (x + (x >>> 4)) & 0x0f0f0f0f;
+      let d = Math.imul(x, 0x01010101) >>> 24;
+      if (d > t) continue;
+      x = alo ^ lo[j];
+      x = x - ((x >>> 1) & 0x55555555);
+      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+      x = (x + (x >>> 4)) & 0x0f0f0f0f;
+      d += Math.imul(x, 0x01010101) >>> 24;
+      if (d <= t) out.push({ a: i, b: j, d });
+    }
+  }
+  return out;
+}
+
+/** Smallest of d(a,b), d(a, mirror b), d(mirror a, b); see flipDistanceAt. */
+function scanMirrored(
+  hi: Int32Array,
+  lo: Int32Array,
+  mhi: Int32Array,
+  mlo: Int32Array,
+  n: number,
+  t: number,
+): NearPair[] {
+  const out: NearPair[] = [];
+  for (let i = 0; i < n; i++) {
+    const ahi = hi[i];
+    const alo = lo[i];
+    const amhi = mhi[i];
+    const amlo = mlo[i];
+    for (let j = i + 1; j < n; j++) {
       let best = 65;
-      let d = popcount32(ahi ^ bhi);
+      const bhi = hi[j];
+      const blo = lo[j];
+      // a against b
+      let d = pc(ahi ^ bhi);
       if (d <= t) {
-        d += popcount32(alo ^ blo);
+        d += pc(alo ^ blo);
         if (d < best) best = d;
       }
-      if (m !== null && best > 0) {
-        // a against mirror(b)
-        d = popcount32(ahi ^ m[2 * j]);
-        if (d <= t && d < best) {
-          d += popcount32(alo ^ m[2 * j + 1]);
-          if (d < best) best = d;
-        }
-        // mirror(a) against b, so that the measure does not depend on which index is smaller
-        d = popcount32(mhi ^ bhi);
-        if (d <= t && d < best) {
-          d += popcount32(mlo ^ blo);
-          if (d < best) best = d;
-        }
+      // a against mirror(b)
+      d = pc(ahi ^ mhi[j]);
+      if (d <= t && d < best) {
+        d += pc(alo ^ mlo[j]);
+        if (d < best) best = d;
+      }
+      // mirror(a) against b, so that the measure does not depend on which index is smaller
+      d = pc(amhi ^ bhi);
+      if (d <= t && d < best) {
+        d += pc(amlo ^ blo);
+        if (d < best) best = d;
       }
       if (best <= t) out.push({ a: i, b: j, d: best });
     }
   }
   return out;
-};
+}
 
 /** The finder the app uses. Swap the implementation here, not at the call sites. */
 export const findNearPairs: NearPairFinder = bruteForceNearPairs;

@@ -70,8 +70,8 @@ export const FORMAT_NAMES: Readonly<Record<ImageFormat, string>> = Object.freeze
 });
 
 // ---------------------------------------------------------------------------------------------
-// Byte helpers. Every read is bounds-checked by its caller; out-of-range reads return NaN-free 0s
-// only where the caller has already checked the length.
+// Byte helpers. Callers check lengths first; an out-of-range index reads as undefined, which the
+// bit operations turn into 0, so a missed check gives a wrong number, never an exception.
 
 function ascii(b: Uint8Array, at: number, length: number): string {
   let s = '';
@@ -200,11 +200,11 @@ export function sniffImage(head: Uint8Array): SniffResult {
   for (const sig of NOT_IMAGE_SIGNATURES) {
     if (matches(head, sig.at, sig.bytes)) return notImage(sig.description, sig.hint);
   }
-  if (n >= 2 && head[0] === 0xff && (head[1] & 0xe0) === 0xe0) return notImage('an MP3 or AAC audio file');
 
-  // Text last: SVG, HTML, JSON and friends.
+  // Text: SVG, HTML, JSON and friends. Before the weak MPEG audio sync below, which a UTF-16 BOM matches.
   const text = decodeText(head);
   if (text !== null) return sniffText(text);
+  if (n >= 2 && head[0] === 0xff && (head[1] & 0xe0) === 0xe0) return notImage('an MP3 or AAC audio file');
   return notImage(`binary data of an unknown kind (it starts with ${hexBytes(head, 8)})`);
 }
 
@@ -292,8 +292,8 @@ function sniffZip(head: Uint8Array): SniffResult {
 }
 
 /**
- * The head as text, or null when it looks binary. UTF-8 unless a UTF-16 byte-order mark says
- * otherwise; a few stray bytes (Latin-1 accents, a multi-byte character cut at the end) are tolerated.
+ * The head as text, or null when it looks binary (a NUL, or over 10% control characters and invalid
+ * UTF-8). UTF-8 unless a UTF-16 byte-order mark says otherwise.
  */
 function decodeText(head: Uint8Array): string | null {
   let encoding = 'utf-8';
@@ -308,7 +308,8 @@ function decodeText(head: Uint8Array): string | null {
     if (c === 0) return null;
     if (c === 0xfffd || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c && c !== 0x1b)) bad++;
   }
-  if (sample.length === 0 || bad / sample.length > 0.02) return null;
+  // Binary data is about half invalid; Latin-1 prose a few percent (its accents are not UTF-8).
+  if (sample.length === 0 || bad / sample.length > 0.1) return null;
   return decoder.decode(head).replace(/^\uFEFF/, '');
 }
 
@@ -671,7 +672,7 @@ function unsupportedDetail(format: UnsupportedFormat, name: string): string {
   const advice = UNSUPPORTED_ADVICE[format];
   if (advice) return advice;
   if (format === 'raw') return `This is a ${name} photo: browsers cannot decode camera raw files. Export it as JPEG first.`;
-  return `${name} images are not decodable in this browser; convert it to PNG or JPEG first.`;
+  return `${name} images cannot be decoded in this browser; convert this one to PNG or JPEG first.`;
 }
 
 const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');

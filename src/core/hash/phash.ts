@@ -47,10 +47,11 @@ export function lowDct8(grey32: Uint8Array): Float64Array {
 
 export function phashBits(grey32: Uint8Array): Uint8Array {
   const d = lowDct8(grey32);
-  // A coefficient that is zero in exact arithmetic (flat or symmetric content) comes out as
-  // ±1e-13 noise here and in scipy, and the noise would decide its bit. Pixel sums are integers
-  // times cosines of size ≥ 2^-10 of the largest, so a real coefficient is never this small;
-  // snapping makes such bits deterministic (0, as value > median fails for ties).
+  // A coefficient that is zero in exact arithmetic (flat or mirror-symmetric content) comes out
+  // as ±1e-13 noise, here and in scipy alike, and that noise would decide its bit: two flat
+  // images would get unrelated hashes. Coefficients of real content are sums of up to 1024 terms
+  // of size ~1–500 and are practically never below 1e-7 in magnitude, so snapping only affects
+  // true ties, which then compare as "not above the median" (bit 0) deterministically.
   for (let i = 0; i < 64; i++) if (Math.abs(d[i]) < 1e-7) d[i] = 0;
   const med = median64(d);
   const bits = new Uint8Array(64);

@@ -2,10 +2,11 @@
  * Integer box reduction fused with the grey conversion, for large inputs.
  *
  * Lanczos costs about 6 multiply-adds per source pixel per target size, and we resize to four
- * sizes (plus wHash's large power-of-two thumbnail), so a 24-MP photo would cost ~600 M
- * operations. Averaging k×k blocks first (Pillow's `reducing_gap` idea) cuts that by k² and
- * barely moves the hashes: the following Lanczos kernel is hundreds of source pixels wide, so a
- * k-pixel pre-blur is invisible to it (measured in tests/unit/hash/large-image.test.ts).
+ * sizes (8×8, 9×8, 32×32 and wHash's large power-of-two square), so a 24-MP photo would cost
+ * ~600 M operations. Averaging k×k blocks first (Pillow's `reducing_gap` idea) cuts that by k²
+ * and barely moves the hashes: for the small targets the Lanczos kernel spans hundreds of source
+ * pixels, so a k-pixel pre-blur is invisible to it, and wHash only keeps 8×8 block means of its
+ * square anyway (measured in tests/unit/hash/large-image.test.ts).
  *
  * Fusing grey + reduce means a 24-MP image never needs a 24-MB grey copy. Blocks at the right and
  * bottom edges may be partial; like Pillow's reduce() they average the pixels they have, and the
@@ -26,7 +27,7 @@ export function greyBoxReduce(rgba: Uint8Array | Uint8ClampedArray, w: number, h
   const rw = Math.ceil(w / k);
   const rh = Math.ceil(h / k);
   const out = new Uint8Array(rw * rh);
-  const sums = new Uint32Array(rw);
+  const sums = new Float64Array(rw);
   for (let by = 0; by < rh; by++) {
     sums.fill(0);
     const y0 = by * k;

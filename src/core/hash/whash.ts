@@ -113,7 +113,7 @@ function idwt2(l: Level, m: number): Float64Array {
 export function whashBits(grey: Uint8Array, size: number): Uint8Array {
   const levels = Math.round(Math.log2(size));
   if (size < 8 || 1 << levels !== size) throw new RangeError(`whash thumbnail side must be a power of two ≥ 8, got ${size}`);
-  let a = new Float64Array(size * size);
+  let a: Float64Array = new Float64Array(size * size);
   for (let i = 0; i < a.length; i++) a[i] = grey[i] / 255;
 
   // Full decomposition, drop the overall mean (the 1×1 approximation), rebuild.

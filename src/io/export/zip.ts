@@ -80,27 +80,28 @@ async function* entries(options: ExportStreamOptions): AsyncGenerator<ZipInput> 
  */
 export function makeExportStream(options: ExportStreamOptions): ReadableStream<Uint8Array> {
   const { signal } = options;
-  const zip = makeZip(entries(options), { buffersAreUTF8: true });
-  if (!signal) return zip;
-
-  const reader = zip.getReader();
+  const reader = makeZip(entries(options), { buffersAreUTF8: true }).getReader();
+  // client-zip cancels by throwing the reason into its generator, so its cancel() rejects with
+  // that reason; a cancel is a normal end for us, hence the catch.
+  const stop = (reason: unknown): Promise<void> => reader.cancel(reason).catch(() => {});
   let onAbort: (() => void) | null = null;
   const cleanup = (): void => {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
     onAbort = null;
   };
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      if (!signal) return;
       if (signal.aborted) {
         const reason = abortReason(signal);
-        void reader.cancel(reason).catch(() => {});
+        void stop(reason);
         controller.error(reason);
         return;
       }
       onAbort = () => {
         const reason = abortReason(signal);
         cleanup();
-        void reader.cancel(reason).catch(() => {});
+        void stop(reason);
         try {
           controller.error(reason);
         } catch {
@@ -112,7 +113,7 @@ export function makeExportStream(options: ExportStreamOptions): ReadableStream<U
     async pull(controller) {
       try {
         const { done, value } = await reader.read();
-        if (signal.aborted) return; // onAbort has errored the stream
+        if (signal?.aborted) return; // onAbort has errored the stream
         if (done) {
           cleanup();
           controller.close();
@@ -124,7 +125,7 @@ export function makeExportStream(options: ExportStreamOptions): ReadableStream<U
     },
     cancel(reason) {
       cleanup();
-      return reader.cancel(reason);
+      return stop(reason);
     },
   });
 }

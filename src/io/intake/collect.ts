@@ -3,7 +3,7 @@
  * on the page) as one sorted list of files with their path below the root and their class label.
  * The path and label rules live in core/intake-paths.ts; this file only talks to the browser.
  */
-import { comparePaths, isIgnored, labelOf, splitRoot } from '../../core/intake-paths.ts';
+import { comparePaths, isIgnored, labelOf, pathSegments, splitRoot } from '../../core/intake-paths.ts';
 
 export interface IntakeFile {
   file: File;
@@ -19,7 +19,10 @@ export interface IntakeProblem {
 }
 
 /** The files of one intake, sorted by path, with what was left out on the way. */
-export type IntakeList = IntakeFile[] & {
+export interface IntakeResult {
+  files: IntakeFile[];
+  /** The dropped or picked folder's own name; '' when several items or loose files were given. */
+  rootName: string;
   /**
    * How many entries were skipped as clutter (hidden files, .DS_Store, Thumbs.db, __MACOSX/…). From a
    * folder drop a skipped folder counts once, since its contents are never read.
@@ -29,7 +32,7 @@ export type IntakeList = IntakeFile[] & {
   ignoredPaths: string[];
   /** Entries the browser could not read (moved or deleted meanwhile, no permission); the rest still comes. */
   errors: IntakeProblem[];
-};
+}
 
 export interface CollectOptions {
   signal?: AbortSignal;
@@ -43,11 +46,11 @@ interface Candidate {
 }
 
 /** Sorts, drops clutter, labels. Shared by every intake path so they agree on the rules. */
-export function intakeList(
+export function intakeResult(
   candidates: readonly Candidate[],
-  skipped: { ignoredPaths?: string[]; errors?: IntakeProblem[] } = {},
-): IntakeList {
-  const ignoredPaths = [...(skipped.ignoredPaths ?? [])];
+  extra: { rootName?: string; ignoredPaths?: string[]; errors?: IntakeProblem[] } = {},
+): IntakeResult {
+  const ignoredPaths = [...(extra.ignoredPaths ?? [])];
   const kept: IntakeFile[] = [];
   for (const { file, path } of candidates) {
     if (isIgnored(path)) ignoredPaths.push(path);
@@ -55,7 +58,8 @@ export function intakeList(
   }
   kept.sort((a, b) => comparePaths(a.path, b.path));
   ignoredPaths.sort(comparePaths);
-  return Object.assign(kept, { ignored: ignoredPaths.length, ignoredPaths, errors: [...(skipped.errors ?? [])] });
+  const errors = [...(extra.errors ?? [])].sort((a, b) => comparePaths(a.path, b.path));
+  return { files: kept, rootName: extra.rootName ?? '', ignored: ignoredPaths.length, ignoredPaths, errors };
 }
 
 /**
@@ -63,12 +67,14 @@ export function intakeList(
  * begins with the folder's own name, which is the root and is dropped from the path; loose files
  * (no relative path) form one flat class.
  */
-export function filesFromInput(list: FileList | readonly File[]): IntakeList {
-  const candidates = Array.from(list as ArrayLike<File>, (file) => ({
+export function filesFromInput(list: FileList | readonly File[]): IntakeResult {
+  const files = Array.from(list as ArrayLike<File>);
+  const candidates = files.map((file) => ({
     file,
     path: file.webkitRelativePath ? splitRoot(file.webkitRelativePath) : file.name,
   }));
-  return intakeList(candidates);
+  const relative = files.find((file) => file.webkitRelativePath)?.webkitRelativePath;
+  return intakeResult(candidates, { rootName: relative ? pathSegments(relative)[0] : '' });
 }
 
 /**
@@ -79,7 +85,7 @@ export function filesFromInput(list: FileList | readonly File[]): IntakeList {
  * Not async on purpose: the DataTransfer's items are only readable during the drop event, so every
  * entry is taken synchronously here, before the first await; the walk happens afterwards.
  */
-export function filesFromDrop(dt: DataTransfer, options: CollectOptions = {}): Promise<IntakeList> {
+export function filesFromDrop(dt: DataTransfer, options: CollectOptions = {}): Promise<IntakeResult> {
   const entries: FileSystemEntry[] = [];
   const loose: File[] = [];
   const items = dt.items ? Array.from(dt.items) : [];
@@ -106,7 +112,7 @@ export async function collectEntries(
   entries: readonly FileSystemEntry[],
   loose: readonly File[] = [],
   options: CollectOptions = {},
-): Promise<IntakeList> {
+): Promise<IntakeResult> {
   const { signal, onProgress } = options;
   const candidates: Candidate[] = loose.map((file) => ({ file, path: file.name }));
   const fileEntries: { entry: FileSystemFileEntry; path: string }[] = [];
@@ -161,8 +167,7 @@ export async function collectEntries(
   };
   await Promise.all(Array.from({ length: Math.min(FILE_CONCURRENCY, fileEntries.length) }, resolveFiles));
   signal?.throwIfAborted();
-  errors.sort((a, b) => comparePaths(a.path, b.path));
-  return intakeList(candidates, { ignoredPaths, errors });
+  return intakeResult(candidates, { rootName: root?.isDirectory ? root.name : '', ignoredPaths, errors });
 }
 
 function isDirectory(entry: FileSystemEntry): entry is FileSystemDirectoryEntry {

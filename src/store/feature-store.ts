@@ -1,0 +1,493 @@
+/**
+ * The feature store: features and known failures by sha256, in IndexedDB when the browser allows it,
+ * in memory when it does not. Opening never throws and no method throws for a storage problem: the
+ * store degrades to memory and says so in `status`, because losing the cache must never stop a run
+ * or lose a result that was already computed.
+ *
+ * Used from the main thread and from workers (each opens its own connection), so it touches only
+ * indexedDB, navigator.storage and timers: no window, no document.
+ */
+import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import { DB_NAME, DB_VERSION, FEATURE_VERSION, migrate, type StoredFailure, type StoredFeatures, type WinnowDB } from './schema.ts';
+
+export type { StoredFailure, StoredFeatures } from './schema.ts';
+
+export interface StoreStatus {
+  /** True while results are written to IndexedDB and survive a reload; false when kept in memory only. */
+  persistent: boolean;
+  /** Why not, in words for the user; set whenever persistent is false. */
+  message?: string;
+}
+
+export interface OpenOptions {
+  /** Database name; tests use their own. */
+  name?: string;
+  /** How long to wait for another tab to let go of an older version before working in memory. */
+  blockedTimeoutMs?: number;
+  /** How long to wait for IndexedDB to open at all (some broken profiles never answer). */
+  openTimeoutMs?: number;
+}
+
+/** Where values live. IndexedDB and memory implement it; tests can inject one that fails on cue. */
+export interface FeatureBackend {
+  getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>>;
+  putMany(list: readonly StoredFeatures[]): Promise<void>;
+  getFailure(sha256: string): Promise<StoredFailure | undefined>;
+  putFailure(failure: StoredFailure): Promise<void>;
+  getMeta(key: string): Promise<unknown>;
+  setMeta(key: string, value: unknown): Promise<void>;
+  /** Entries of the current FEATURE_VERSION. */
+  count(): Promise<number>;
+  /** Features and failures; meta (settings) stays. */
+  clear(): Promise<void>;
+  /** Deletes entries of any other FEATURE_VERSION; returns how many. */
+  purgeStale(): Promise<number>;
+  close(): void;
+}
+
+const KEPT_IN_TAB = 'Results are kept only until this tab closes.';
+const MESSAGES = {
+  noIndexedDb: `This browser offers no IndexedDB here, so nothing can be saved between visits. ${KEPT_IN_TAB}`,
+  privateWindow: `This browser does not allow saving data for this site (a private window, or site storage is blocked in the settings). ${KEPT_IN_TAB}`,
+  newerVersion: `Saved results were written by a newer version of Winnow; reload this page to get it. ${KEPT_IN_TAB}`,
+  blocked: `Another Winnow tab holds the saved results open with an older version; close or reload it to save results again. ${KEPT_IN_TAB}`,
+  slow: `The browser's storage did not answer in time. ${KEPT_IN_TAB}`,
+  versionChange: `A newer version of Winnow opened in another tab and took over the saved results; reload this tab to use them. Until then, results are kept only in this tab.`,
+  terminated: `The browser closed the saved-results database (was site data cleared?). ${KEPT_IN_TAB}`,
+  quota:
+    'The storage space the browser gives this site is full, so new results are kept only in this tab until it closes; ' +
+    'results saved before are still used. Clearing saved results frees the space.',
+} as const;
+
+function errorName(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'name' in error ? String((error as { name: unknown }).name) : '';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
+    const { name, message } = error as { name?: string; message?: string };
+    return message ? `${name ?? 'Error'}: ${message}` : (name ?? 'Error');
+  }
+  return String(error);
+}
+
+function isQuotaError(error: unknown): boolean {
+  const name = errorName(error);
+  // Firefox reported its own name before it adopted the standard one.
+  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED';
+}
+
+function openFailureMessage(error: unknown): string {
+  switch (errorName(error)) {
+    case 'VersionError':
+      return MESSAGES.newerVersion;
+    case 'InvalidStateError':
+    case 'SecurityError':
+      return MESSAGES.privateWindow;
+    case 'QuotaExceededError':
+      return `The browser has no storage space left for this site. ${KEPT_IN_TAB}`;
+    default:
+      return `Saved results are unavailable (${describe(error)}). ${KEPT_IN_TAB}`;
+  }
+}
+
+const isCurrent = (value: { featureVersion: number } | undefined): boolean => value?.featureVersion === FEATURE_VERSION;
+
+/**
+ * Runs the requests `work` issues on `tx` and waits for the commit. Every promise is awaited together,
+ * so a transaction that aborts (quota, a value that cannot be stored) rejects once, with no stray
+ * unhandled rejections from the individual requests.
+ */
+async function inTransaction<Tx extends IDBPTransaction<WinnowDB, any, any>>(tx: Tx, work: (tx: Tx) => Promise<unknown>[]): Promise<void> {
+  let requests: Promise<unknown>[];
+  try {
+    requests = work(tx);
+  } catch (error) {
+    // A put that throws synchronously (DataCloneError) leaves the transaction open: undo its earlier puts.
+    tx.done.catch(() => {});
+    try {
+      tx.abort();
+    } catch {
+      // already finished
+    }
+    throw error;
+  }
+  await Promise.all([...requests, tx.done]);
+}
+
+/** IndexedDB through idb. One transaction per call; nothing unrelated is awaited inside one. */
+class IdbBackend implements FeatureBackend {
+  constructor(private readonly db: IDBPDatabase<WinnowDB>) {}
+
+  async getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>> {
+    const tx = this.db.transaction('features', 'readonly');
+    const [values] = await Promise.all([Promise.all(sha256s.map((key) => tx.store.get(key))), tx.done]);
+    const found = new Map<string, StoredFeatures>();
+    values.forEach((value, i) => value && found.set(sha256s[i], value));
+    return found;
+  }
+
+  putMany(list: readonly StoredFeatures[]): Promise<void> {
+    // 'relaxed': this is a cache; a result lost to a power cut is recomputed, and commits are much faster.
+    const tx = this.db.transaction('features', 'readwrite', { durability: 'relaxed' });
+    return inTransaction(tx, (t) => list.map((features) => t.store.put(features)));
+  }
+
+  getFailure(sha256: string): Promise<StoredFailure | undefined> {
+    return this.db.get('failures', sha256);
+  }
+
+  async putFailure(failure: StoredFailure): Promise<void> {
+    await this.db.put('failures', failure);
+  }
+
+  getMeta(key: string): Promise<unknown> {
+    return this.db.get('meta', key);
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    await this.db.put('meta', value, key);
+  }
+
+  count(): Promise<number> {
+    return this.db.countFromIndex('features', 'featureVersion', FEATURE_VERSION);
+  }
+
+  clear(): Promise<void> {
+    const tx = this.db.transaction(['features', 'failures'], 'readwrite');
+    return inTransaction(tx, (t) => [t.objectStore('features').clear(), t.objectStore('failures').clear()]);
+  }
+
+  async purgeStale(): Promise<number> {
+    const tx = this.db.transaction(['features', 'failures'], 'readwrite');
+    let deleted = 0;
+    const others = [IDBKeyRange.upperBound(FEATURE_VERSION, true), IDBKeyRange.lowerBound(FEATURE_VERSION, true)];
+    await inTransaction(tx, (t) =>
+      (['features', 'failures'] as const).flatMap((name) =>
+        others.map(async (range) => {
+          const store = t.objectStore(name);
+          const keys = await store.index('featureVersion').getAllKeys(range);
+          deleted += keys.length;
+          await Promise.all(keys.map((key) => store.delete(key)));
+        }),
+      ),
+    );
+    return deleted;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** The fallback, and the overflow once IndexedDB is full. Values are kept as given (Blobs included). */
+export class MemoryBackend implements FeatureBackend {
+  private readonly features = new Map<string, StoredFeatures>();
+  private readonly failures = new Map<string, StoredFailure>();
+  private readonly meta = new Map<string, unknown>();
+
+  async getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>> {
+    const found = new Map<string, StoredFeatures>();
+    for (const key of sha256s) {
+      const value = this.features.get(key);
+      if (value) found.set(key, value);
+    }
+    return found;
+  }
+
+  async putMany(list: readonly StoredFeatures[]): Promise<void> {
+    for (const features of list) this.features.set(features.sha256, features);
+  }
+
+  async getFailure(sha256: string): Promise<StoredFailure | undefined> {
+    return this.failures.get(sha256);
+  }
+
+  async putFailure(failure: StoredFailure): Promise<void> {
+    this.failures.set(failure.sha256, failure);
+  }
+
+  async getMeta(key: string): Promise<unknown> {
+    return this.meta.get(key);
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    this.meta.set(key, value);
+  }
+
+  async count(): Promise<number> {
+    let n = 0;
+    for (const value of this.features.values()) if (isCurrent(value)) n++;
+    return n;
+  }
+
+  async clear(): Promise<void> {
+    this.features.clear();
+    this.failures.clear();
+  }
+
+  async purgeStale(): Promise<number> {
+    let deleted = 0;
+    for (const map of [this.features, this.failures] as Map<string, { featureVersion: number }>[]) {
+      for (const [key, value] of map) if (!isCurrent(value) && map.delete(key)) deleted++;
+    }
+    return deleted;
+  }
+
+  close(): void {}
+}
+
+/**
+ * Reads look in memory first, then on disk; writes go to disk while it works and to memory after.
+ * Three states: disk read-write (persistent), disk read-only after a write failed (quota: what was
+ * saved is still used), and memory only (no IndexedDB, or the connection was closed or lost).
+ */
+export class FeatureStore {
+  readonly #memory = new MemoryBackend();
+  #disk: FeatureBackend | null;
+  #writable: boolean;
+  #status: StoreStatus;
+
+  private constructor(disk: FeatureBackend | null, status: StoreStatus) {
+    this.#disk = disk;
+    this.#writable = disk !== null;
+    this.#status = status;
+  }
+
+  /**
+   * Opens the IndexedDB store, or, when that cannot be had, an in-memory one with the reason in
+   * `status.message`. Never rejects. Waits at most `blockedTimeoutMs` for an older tab that blocks an
+   * upgrade, and `openTimeoutMs` in all; a connection that opens after it gave up is closed at once.
+   */
+  static open(options: OpenOptions = {}): Promise<FeatureStore> {
+    const { name = DB_NAME, blockedTimeoutMs = 3_000, openTimeoutMs = 10_000 } = options;
+    if (typeof indexedDB === 'undefined' || !indexedDB) return Promise.resolve(FeatureStore.inMemory(MESSAGES.noIndexedDb));
+
+    return new Promise<FeatureStore>((resolve) => {
+      let settled = false;
+      let store: FeatureStore | null = null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const fallBack = (message: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(FeatureStore.inMemory(message));
+      };
+      const giveUpAfter = (ms: number, message: string) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => fallBack(message), ms);
+      };
+      giveUpAfter(openTimeoutMs, MESSAGES.slow);
+
+      let opening: Promise<IDBPDatabase<WinnowDB>>;
+      try {
+        opening = openDB<WinnowDB>(name, DB_VERSION, {
+          upgrade(db, oldVersion, newVersion, tx) {
+            // The upgrade has exclusive access and is progressing: a long migration is not a hang.
+            clearTimeout(timer);
+            migrate(db, oldVersion, newVersion ?? DB_VERSION, tx);
+          },
+          // An older connection in another tab must close before our upgrade can run.
+          blocked: () => giveUpAfter(blockedTimeoutMs, MESSAGES.blocked),
+          // We are that older connection for a newer tab: let go so it can upgrade, and carry on in memory.
+          blocking: () => {
+            if (store) store.#loseDisk(MESSAGES.versionChange);
+          },
+          terminated: () => {
+            if (store) store.#loseDisk(MESSAGES.terminated);
+          },
+        });
+      } catch (error) {
+        fallBack(openFailureMessage(error)); // e.g. SecurityError thrown synchronously on an opaque origin
+        return;
+      }
+      opening.then(
+        (db) => {
+          if (settled) {
+            db.close(); // we gave up waiting; holding it would block the next upgrade
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          store = new FeatureStore(new IdbBackend(db), { persistent: true });
+          resolve(store);
+        },
+        (error) => fallBack(openFailureMessage(error)),
+      );
+    });
+  }
+
+  /** A store that keeps everything in memory, e.g. where IndexedDB is unavailable. */
+  static inMemory(message = `Saving between visits is off. ${KEPT_IN_TAB}`): FeatureStore {
+    return new FeatureStore(null, { persistent: false, message });
+  }
+
+  /** @internal A store over a given backend, for tests of the fallback behaviour. */
+  static withBackend(backend: FeatureBackend): FeatureStore {
+    return new FeatureStore(backend, { persistent: true });
+  }
+
+  /** A copy: safe to hand across a worker boundary or into UI state. */
+  get status(): StoreStatus {
+    return { ...this.#status };
+  }
+
+  /** Current-version features for the keys found; one readonly transaction for all of them. */
+  async getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>> {
+    const keys = [...new Set(sha256s)];
+    const found = new Map<string, StoredFeatures>();
+    for (const [key, value] of await this.#memory.getMany(keys)) if (isCurrent(value)) found.set(key, value);
+    const missing = keys.filter((key) => !found.has(key));
+    const disk = this.#disk;
+    if (disk && missing.length > 0) {
+      try {
+        for (const [key, value] of await disk.getMany(missing)) if (isCurrent(value)) found.set(key, value);
+      } catch (error) {
+        this.#loseDisk(`Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`);
+      }
+    }
+    return found;
+  }
+
+  put(features: StoredFeatures): Promise<void> {
+    return this.putMany([features]);
+  }
+
+  /** All in one transaction. If the disk refuses (quota), they and everything after go to memory. */
+  async putMany(list: readonly StoredFeatures[]): Promise<void> {
+    if (list.length === 0) return;
+    if (await this.#tryDisk((disk) => disk.putMany(list))) return;
+    await this.#memory.putMany(list);
+  }
+
+  async getFailure(sha256: string): Promise<StoredFailure | undefined> {
+    const inMemory = await this.#memory.getFailure(sha256);
+    if (isCurrent(inMemory)) return inMemory;
+    const disk = this.#disk;
+    if (!disk) return undefined;
+    try {
+      const stored = await disk.getFailure(sha256);
+      return isCurrent(stored) ? stored : undefined;
+    } catch (error) {
+      this.#loseDisk(`Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`);
+      return undefined;
+    }
+  }
+
+  async putFailure(failure: StoredFailure): Promise<void> {
+    if (await this.#tryDisk((disk) => disk.putFailure(failure))) return;
+    await this.#memory.putFailure(failure);
+  }
+
+  /** A small setting or note by name; undefined when never set. */
+  async getMeta<T = unknown>(key: string): Promise<T | undefined> {
+    const inMemory = await this.#memory.getMeta(key);
+    const disk = this.#disk;
+    if (inMemory !== undefined || !disk) return inMemory as T | undefined;
+    try {
+      return (await disk.getMeta(key)) as T | undefined;
+    } catch (error) {
+      this.#loseDisk(`Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`);
+      return undefined;
+    }
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    if (await this.#tryDisk((disk) => disk.setMeta(key, value))) return;
+    await this.#memory.setMeta(key, value);
+  }
+
+  /** Stored current-version features, on disk and in memory. */
+  async count(): Promise<number> {
+    let onDisk = 0;
+    const disk = this.#disk;
+    if (disk) {
+      try {
+        onDisk = await disk.count();
+      } catch (error) {
+        this.#loseDisk(`Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`);
+      }
+    }
+    return onDisk + (await this.#memory.count());
+  }
+
+  /** Forgets all features and failures (settings in meta stay). After a quota stop, writing resumes. */
+  async clear(): Promise<void> {
+    await this.#memory.clear();
+    const disk = this.#disk;
+    if (!disk) return;
+    try {
+      await disk.clear();
+      if (!this.#writable) {
+        this.#writable = true; // the space is free again
+        this.#status = { persistent: true };
+      }
+    } catch (error) {
+      this.#loseDisk(`Saved results could not be cleared (${describe(error)}). ${KEPT_IN_TAB}`);
+    }
+  }
+
+  /** Deletes entries made by another FEATURE_VERSION, which are never read again; returns how many. */
+  async purgeStale(): Promise<number> {
+    let deleted = await this.#memory.purgeStale();
+    const disk = this.#disk;
+    if (disk && this.#writable) {
+      try {
+        deleted += await disk.purgeStale();
+      } catch {
+        // Stale entries are harmless (they read as misses); leave them for next time.
+      }
+    }
+    return deleted;
+  }
+
+  /** Usage and quota of this origin's storage, or null where the browser does not say. */
+  async estimate(): Promise<StorageEstimate | null> {
+    try {
+      const storage = globalThis.navigator?.storage;
+      return storage && typeof storage.estimate === 'function' ? await storage.estimate() : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Closes the connection; the store keeps working in memory. */
+  close(): void {
+    this.#loseDisk(`The saved-results database was closed. ${KEPT_IN_TAB}`);
+  }
+
+  /** Runs a write on disk when writable; on failure stops disk writes for good and returns false. */
+  async #tryDisk(write: (disk: FeatureBackend) => Promise<void>): Promise<boolean> {
+    const disk = this.#disk;
+    if (!disk || !this.#writable) return false;
+    try {
+      await write(disk);
+      return true;
+    } catch (error) {
+      // Only the first failure sets the message; later writes already go to memory.
+      if (this.#writable && this.#disk === disk) {
+        this.#writable = false;
+        this.#status = {
+          persistent: false,
+          message: isQuotaError(error)
+            ? MESSAGES.quota
+            : `Results could not be saved (${describe(error)}), so new ones are kept only in this tab until it closes; results saved before are still used.`,
+        };
+      }
+      return false;
+    }
+  }
+
+  #loseDisk(message: string): void {
+    const disk = this.#disk;
+    if (!disk) return;
+    this.#disk = null;
+    this.#writable = false;
+    this.#status = { persistent: false, message };
+    try {
+      disk.close();
+    } catch {
+      // closing twice is harmless
+    }
+  }
+}
