@@ -10,8 +10,6 @@ export type FileAnalysis =
   | { ok: true; sha256: string; cached: boolean; features: StoredFeatures }
   | { ok: false; sha256: string | null; cached: boolean; reason: SkipReason; detail: string };
 
-const HEAD_BYTES = 64 * 1024;
-
 export type ReadOutcome =
   | { done: true; analysis: FileAnalysis }
   | { done: false; sha256: string; bytes: ArrayBuffer };
@@ -45,8 +43,9 @@ export async function readFile(file: Blob, store: FeatureStore): Promise<ReadOut
 
 /** Stage two: decode once, then hashes and thumbnail from the same pixels; stored before returning. */
 export async function computeFeatures(sha256: string, bytes: ArrayBuffer, store: FeatureStore): Promise<FileAnalysis> {
-  const head = new Uint8Array(bytes, 0, Math.min(HEAD_BYTES, bytes.byteLength));
-  const check = checkDecodable(head, bytes.byteLength);
+  // The whole file as a view (no copy): metadata such as a large ICC profile can push a JPEG's
+  // frame header far past any fixed-size head, and the size check must see it before decoding.
+  const check = checkDecodable(new Uint8Array(bytes), bytes.byteLength);
   if (!check.ok) return remember(store, { sha256, reason: check.reason, detail: check.detail });
 
   let decoded;

@@ -266,7 +266,10 @@ const F_3_072 = 25172;
 
 // Values can exceed 32 bits in intermediate products (libjpeg uses 64-bit JLONG), so use
 // float-exact integer arithmetic and floor division instead of >>.
-const descale = (x: number, n: number): number => Math.floor((x + 2 ** (n - 1)) / 2 ** n);
+// Multiplying by 2^-n is exact in float64, so this equals libjpeg's DESCALE (round, then shift).
+const descale = (x: number, n: number): number => Math.floor((x + POW2[n - 1]) * INV_POW2[n]);
+const POW2 = Array.from({ length: 32 }, (_, i) => 2 ** i);
+const INV_POW2 = Array.from({ length: 32 }, (_, i) => 2 ** -i);
 
 function rangeLimitIdct(x: number): number {
   const t = x & 1023;
@@ -465,8 +468,9 @@ const ONE_HALF = 1 << (SCALEBITS - 1);
 const FIX = (x: number) => Math.floor(x * 2 ** SCALEBITS + 0.5);
 const CR_R = new Int32Array(256);
 const CB_B = new Int32Array(256);
-const CR_G = new Float64Array(256);
-const CB_G = new Float64Array(256);
+// |Cb_g + Cr_g| < 2^24, so int32 and an arithmetic shift (libjpeg's RIGHT_SHIFT) are exact.
+const CR_G = new Int32Array(256);
+const CB_G = new Int32Array(256);
 for (let i = 0, x = -128; i < 256; i++, x++) {
   CR_R[i] = Math.floor((FIX(1.402) * x + ONE_HALF) / 2 ** SCALEBITS);
   CB_B[i] = Math.floor((FIX(1.772) * x + ONE_HALF) / 2 ** SCALEBITS);
@@ -492,7 +496,7 @@ function toRgba(comps: Component[], qt: Int32Array[], width: number, height: num
       const cb = Cb[i];
       const cr = Cr[i];
       data[4 * i] = clamp255(y + CR_R[cr]);
-      data[4 * i + 1] = clamp255(y + Math.floor((CB_G[cb] + CR_G[cr]) / 2 ** SCALEBITS));
+      data[4 * i + 1] = clamp255(y + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));
       data[4 * i + 2] = clamp255(y + CB_B[cb]);
       data[4 * i + 3] = 255;
     }
