@@ -282,3 +282,46 @@ function completeLinkage(nodes: number[], flat: number[]): number[][] {
   }
   return groups;
 }
+
+/**
+ * Keeper-centred groups ("leader" clustering): items are visited best first by `rank` (the keeper
+ * rule); an unassigned item that has unassigned neighbours within the threshold becomes a keeper
+ * and takes all of them. So every member is within the threshold of its group's keeper — the
+ * promise the review makes — while two members may be up to twice the threshold apart. Compared
+ * with complete linkage this keeps the variants of one photo together (a crop and a rotation of the
+ * same original are each close to it but not to each other), and a chain A~B~C never joins A and C
+ * unless both are within the threshold of the keeper.
+ *
+ * `rank[i]` orders the items (smaller is better; ties by index). Returns groups of ≥ 2 item indices
+ * with the keeper first, then by distance to the keeper and rank; largest group first.
+ */
+export function groupAroundKeepers(
+  n: number,
+  edges: readonly Edge[],
+  threshold: number,
+  rank: ArrayLike<number>,
+): number[][] {
+  const neighbours: { j: number; d: number }[][] = Array.from({ length: n }, () => []);
+  for (const e of edges) {
+    if (!(e.d <= threshold) || e.a === e.b || e.a < 0 || e.b < 0 || e.a >= n || e.b >= n) continue;
+    neighbours[e.a].push({ j: e.b, d: e.d });
+    neighbours[e.b].push({ j: e.a, d: e.d });
+  }
+  const order = Array.from({ length: n }, (_, i) => i).filter((i) => neighbours[i].length > 0);
+  order.sort((x, y) => rank[x] - rank[y] || x - y);
+  const assigned = new Uint8Array(n);
+  const groups: number[][] = [];
+  for (const leader of order) {
+    if (assigned[leader]) continue;
+    const members = neighbours[leader].filter(({ j }) => !assigned[j]);
+    if (members.length === 0) continue;
+    // Several edges between the same pair (from duplicate input) keep their smallest distance.
+    const best = new Map<number, number>();
+    for (const { j, d } of members) best.set(j, Math.min(d, best.get(j) ?? Infinity));
+    const ids = [...best.keys()].sort((x, y) => best.get(x)! - best.get(y)! || rank[x] - rank[y] || x - y);
+    assigned[leader] = 1;
+    for (const j of ids) assigned[j] = 1;
+    groups.push([leader, ...ids]);
+  }
+  return groups.sort((x, y) => y.length - x.length || rank[x[0]] - rank[y[0]]);
+}

@@ -3,9 +3,9 @@
  *
  * 1. Exact copies (same sha256) collapse to one representative; their distance is 0 and they
  *    need no hash comparison.
- * 2. In 'near' mode the representatives' hashes are compared (findNearPairs) and grouped with
- *    complete linkage (groupWithinThreshold), so no two members of a group are farther apart
- *    than the threshold.
+ * 2. In 'near' mode the representatives' hashes are compared (findNearPairs) and grouped around
+ *    keepers (every member within the threshold of its keeper; groupAroundKeepers) or, in strict
+ *    mode, with complete linkage (every two members within the threshold; groupWithinThreshold).
  * 3. Groups expand back to every copy; the keeper is chosen by the rules over all members.
  *
  * The pair search is the only expensive step and it does not depend on the threshold below the
@@ -13,7 +13,7 @@
  * groupsFromPrepared() re-cut cheaply on every slider move.
  */
 import { flipDistanceAt, packHashInto } from './hamming.ts';
-import { groupWithinThreshold } from './grouping.ts';
+import { groupAroundKeepers, groupWithinThreshold } from './grouping.ts';
 import { DEFAULT_KEEPER_RULE, keeperComparator, type KeeperCandidate } from './keeper.ts';
 import { findNearPairs, type NearPair } from './pairs.ts';
 import type { HashKind, HashSet, KeeperRule } from './types.ts';
@@ -46,7 +46,16 @@ export interface GroupOptions {
   perClass?: boolean;
   /** Also match horizontally mirrored copies. Default true. */
   mirror?: boolean;
+  /** How near pairs become groups; see NearLinkage. Default 'keeper'. */
+  linkage?: NearLinkage;
 }
+
+/**
+ * 'keeper': every member is within the threshold of the group's keeper (groupAroundKeepers), the
+ * default, because it keeps all variants of one photo with it. 'strict': every two members are
+ * within the threshold (complete linkage), so any member could serve as the keeper.
+ */
+export type NearLinkage = 'keeper' | 'strict';
 
 export interface Group {
   /** 1-based, in output order (largest group first). Only stable for one grouping run. */
@@ -161,6 +170,7 @@ export interface CutOptions {
   mode: GroupMode;
   threshold: number;
   keeperRule?: readonly KeeperRule[];
+  linkage?: NearLinkage;
 }
 
 /** Groups at a threshold ≤ the prepared maximum. Cost is linear in pairs + items. */
@@ -176,7 +186,11 @@ export function groupsFromPrepared(prep: PreparedGrouping, options: CutOptions):
         `threshold ${options.threshold} is above the prepared maximum ${prep.maxThreshold}`,
       );
     }
-    for (const classGroup of groupWithinThreshold(classes.length, prep.pairs, options.threshold)) {
+    const classGroups =
+      options.linkage === 'strict'
+        ? groupWithinThreshold(classes.length, prep.pairs, options.threshold)
+        : groupAroundKeepers(classes.length, prep.pairs, options.threshold, classRanks(prep, cmp));
+    for (const classGroup of classGroups) {
       const positions: number[] = [];
       for (const c of classGroup) {
         inNearGroup[c] = 1;
@@ -230,6 +244,16 @@ export function groupsFromPrepared(prep: PreparedGrouping, options: CutOptions):
     labels: g.labels,
     crossClass: g.labels.length > 1,
   }));
+}
+
+/** Rank of each content class by its best member under the keeper rule (0 = best). */
+function classRanks(prep: PreparedGrouping, cmp: (a: GroupItem, b: GroupItem) => number): Int32Array {
+  const { items, classes } = prep;
+  const best = classes.map((members) => members.reduce((b, i) => (cmp(items[i], items[b]) < 0 ? i : b), members[0]));
+  const order = classes.map((_, c) => c).sort((x, y) => cmp(items[best[x]], items[best[y]]));
+  const rank = new Int32Array(classes.length);
+  order.forEach((c, r) => (rank[c] = r));
+  return rank;
 }
 
 /** One-shot grouping: prepare at exactly the requested threshold, then cut. */

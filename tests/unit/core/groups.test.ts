@@ -1,3 +1,4 @@
+import { DEFAULT_KEEPER_RULE, keeperComparator } from '../../../src/core/keeper.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildGroups, groupsFromPrepared, prepareGrouping, type Group, type GroupItem } from '../../../src/core/groups.ts';
@@ -51,7 +52,14 @@ const itemsArb = clusteredHashes({ minLength: 0, maxLength: 25 }).chain((hs) =>
     ),
 );
 
-function checkGroups(items: GroupItem[], groups: Group[], t: number, mirror: boolean, perClass: boolean): void {
+function checkGroups(
+  items: GroupItem[],
+  groups: Group[],
+  t: number,
+  mirror: boolean,
+  perClass: boolean,
+  linkage: 'keeper' | 'strict' = 'strict',
+): void {
   const byId = new Map(items.map((it, i) => [it.id, i]));
   const hs = items.map((it) => it.hashes.phash);
   const ms = items.map((it) => it.mirrored.phash);
@@ -76,7 +84,8 @@ function checkGroups(items: GroupItem[], groups: Group[], t: number, mirror: boo
       const dk = items[p].sha256 === items[kp].sha256 ? 0 : naiveFlipDistance(hs, mirror ? ms : null, kp, p);
       expect(g.distances[items[p].id]).toBe(dk);
       expect(dk).toBeLessThanOrEqual(t);
-      // No chaining: every member within t of every other member.
+      if (linkage === 'keeper') continue;
+      // Strict: every member within t of every other member.
       for (const q of pos) {
         if (items[p].sha256 === items[q].sha256) continue;
         expect(naiveFlipDistance(hs, mirror ? ms : null, p, q)).toBeLessThanOrEqual(t);
@@ -97,14 +106,53 @@ function checkGroups(items: GroupItem[], groups: Group[], t: number, mirror: boo
 }
 
 describe('buildGroups', () => {
-  it('near groups: members within threshold of the keeper and of each other, disjoint, exact copies together', () => {
+  it('strict near groups: members within threshold of the keeper and of each other, disjoint, exact copies together', () => {
     fc.assert(
       fc.property(itemsArb, fc.integer({ min: 0, max: 14 }), fc.boolean(), fc.boolean(), (items, t, mirror, perClass) => {
-        const groups = buildGroups(items, { mode: 'near', hash: 'phash', threshold: t, mirror, perClass });
-        checkGroups(items, groups, t, mirror, perClass);
+        const groups = buildGroups(items, { mode: 'near', hash: 'phash', threshold: t, mirror, perClass, linkage: 'strict' });
+        checkGroups(items, groups, t, mirror, perClass, 'strict');
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('keeper-centred near groups (the default): every member within threshold of the keeper, the keeper best by the rule, no two ungrouped items within threshold', () => {
+    fc.assert(
+      fc.property(itemsArb, fc.integer({ min: 0, max: 14 }), fc.boolean(), fc.boolean(), (items, t, mirror, perClass) => {
+        const groups = buildGroups(items, { mode: 'near', hash: 'phash', threshold: t, mirror, perClass });
+        checkGroups(items, groups, t, mirror, perClass, 'keeper');
+        const byId = new Map(items.map((it) => [it.id, it]));
+        const cmp = keeperComparator(DEFAULT_KEEPER_RULE);
+        for (const g of groups) for (const m of g.members) expect(cmp(byId.get(g.keeper)!, byId.get(m)!)).toBeLessThanOrEqual(0);
+        const grouped = new Set(groups.flatMap((g) => g.members));
+        const hs = items.map((it) => it.hashes.phash);
+        const ms = items.map((it) => it.mirrored.phash);
+        const loose = items.map((_, i) => i).filter((i) => !grouped.has(items[i].id));
+        for (const a of loose)
+          for (const b of loose) {
+            if (a >= b || (perClass && items[a].label !== items[b].label)) continue;
+            expect(naiveFlipDistance(hs, mirror ? ms : null, a, b)).toBeGreaterThan(t);
+          }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeper-centred groups keep a crop and a rotation with their original although they are far from each other', () => {
+    // Hashes: the original, a variant 3 bits away and one 3 bits away in other bits (6 apart).
+    const mk = (id: number, phash: string, width: number) => ({
+      id, path: `p${id}.jpg`, label: '', sha256: `s${id}`, width, height: 100, size: 1000,
+      hashes: { phash, dhash: phash, ahash: phash, whash: phash },
+      mirrored: { phash, dhash: phash, ahash: phash, whash: phash },
+    });
+    const items = [mk(0, '0000000000000000', 400), mk(1, '0000000000000007', 300), mk(2, '7000000000000000', 300)];
+    const keeper = buildGroups(items, { mode: 'near', hash: 'phash', threshold: 4 });
+    expect(keeper).toHaveLength(1);
+    expect(keeper[0].keeper).toBe(0);
+    expect([...keeper[0].members].sort()).toEqual([0, 1, 2]);
+    const strict = buildGroups(items, { mode: 'near', hash: 'phash', threshold: 4, linkage: 'strict' });
+    expect(strict).toHaveLength(1);
+    expect(strict[0].members).toHaveLength(2);
   });
 
   it('exact mode: only byte-identical groups', () => {

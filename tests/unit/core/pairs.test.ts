@@ -38,7 +38,7 @@ describe.each(finders)('%s', (_name, finder) => {
         clusteredHashes({ maxLength: 40 }).chain((h) =>
           fc.tuple(fc.constant(h), clusteredHashes({ minLength: h.length, maxLength: h.length })),
         ),
-        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 0, max: 24 }),
         ([h, m], t) => {
           expect(finder(packHashes(h), packHashes(m), t)).toEqual(oracle(h, m, t));
         },

@@ -76,7 +76,8 @@ describe('computeSelection', () => {
     fc.assert(
       fc.property(scenario, ({ items, t, keeperPicks, alsoPicks }) => {
         const analysed = items.filter((it) => !it.skip);
-        const groups = buildGroups(analysed, { mode: 'near', hash: 'phash', threshold: t });
+        // Strict groups: there any member is a valid keeper, so a user's pick stays within t.
+        const groups = buildGroups(analysed, { mode: 'near', hash: 'phash', threshold: t, linkage: 'strict' });
         const o = applyPicks(groups, analysed, keeperPicks, alsoPicks);
         const sel = computeSelection(items, groups, o, { hash: 'phash', threshold: t });
         const c = sel.counts;
@@ -100,7 +101,8 @@ describe('computeSelection', () => {
     fc.assert(
       fc.property(scenario, ({ items, t, keeperPicks, alsoPicks }) => {
         const analysed = items.filter((it) => !it.skip);
-        const groups = buildGroups(analysed, { mode: 'near', hash: 'phash', threshold: t });
+        // Strict groups: there any member is a valid keeper, so a user's pick stays within t.
+        const groups = buildGroups(analysed, { mode: 'near', hash: 'phash', threshold: t, linkage: 'strict' });
         const o = applyPicks(groups, analysed, keeperPicks, alsoPicks);
         const sel = computeSelection(items, groups, o, { hash: 'phash', threshold: t });
         const status = new Map(sel.statuses.map((s) => [s.id, s]));
