@@ -1,0 +1,199 @@
+/**
+ * Cosine distances, 1 − cos(a, b), as a condensed matrix.
+ *
+ * Definition (matches scipy's `pdist(X, 'cosine')` and scikit-learn's `cosine_distances`, which
+ * sklearn's AgglomerativeClustering uses): rows are L2-normalised in float64, the distance is
+ * 1 − dot(â, b̂), clipped to [0, 2] against rounding (scipy clips the cosine to [−1, 1]; sklearn
+ * clips the distance to [0, 2]). Everything is float64 because the reference sets have merge
+ * heights only ~1e-8 apart: float32 dot products (error ~1e-7) would reorder merges.
+ *
+ * Zero vectors: scipy returns NaN for them (and its linkage then refuses the matrix); we follow
+ * scikit-learn, whose `normalize` leaves a zero row at zero, so a zero vector is at distance
+ * exactly 1 from every vector, itself-duplicates included. That keeps the matrix finite.
+ *
+ * Layout (scipy's condensed form): the pair i < j lives at n·i − i(i+1)/2 + (j − i − 1), i.e. row
+ * i of the upper triangle starts at `condensedRowStart(n, i) + j`. Length n(n−1)/2. Indices are
+ * plain JS numbers (exact to 2^53), never int32, so n is limited only by memory.
+ */
+import { ClusterCancelledError, POLL_WORK, type ProgressOptions } from './progress.ts';
+
+/** Number of entries of the condensed matrix of n items. */
+export function condensedSize(n: number): number {
+  return (n * (n - 1)) / 2;
+}
+
+/** `condensedRowStart(n, i) + j` is the index of the pair (i, j) for i < j. */
+export function condensedRowStart(n: number, i: number): number {
+  return n * i - (i * (i + 1)) / 2 - i - 1;
+}
+
+/** Index of the pair (i, j), i ≠ j, in either order. */
+export function condensedIndex(n: number, i: number, j: number): number {
+  if (i === j) throw new RangeError('condensedIndex: i === j has no entry');
+  return i < j ? condensedRowStart(n, i) + j : condensedRowStart(n, j) + i;
+}
+
+/**
+ * Rows scaled to unit L2 norm, in float64 (x / ‖x‖ as sklearn's `normalize` does; zero rows stay
+ * zero). Throws on NaN or ±Infinity, which would otherwise poison every comparison downstream.
+ */
+export function normalizeRows(X: ArrayLike<number>, n: number, d: number): Float64Array {
+  if (X.length !== n * d) throw new RangeError(`normalizeRows: ${X.length} values, expected ${n}×${d}`);
+  const U = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    let ss = 0;
+    for (let k = 0; k < d; k++) {
+      const v = X[o + k];
+      U[o + k] = v;
+      ss += v * v;
+    }
+    if (!Number.isFinite(ss)) throw new RangeError(`normalizeRows: row ${i} has a non-finite value`);
+    if (ss === 0) continue;
+    const norm = Math.sqrt(ss);
+    for (let k = 0; k < d; k++) U[o + k] /= norm;
+  }
+  return U;
+}
+
+/** Condensed cosine-distance matrix of the rows of X (n × d, row-major, any float type). */
+export function cosineDistances(
+  X: ArrayLike<number>,
+  n: number,
+  d: number,
+  options: ProgressOptions = {},
+): Float64Array {
+  return cosineDistancesNormalized(normalizeRows(X, n, d), n, d, options);
+}
+
+// Tiling. Each output is one sequential sum over k, so the result is bit-identical to the naive
+// triple loop whatever the tile sizes; the tiles only decide what sits in cache:
+// - JB columns j at a time (their KB-wide slices, JB·KB·8 = 256 KiB, stay in L2) against all rows
+//   i < j, so each column row is read from memory once per block rather than once per pair;
+// - KB coordinates at a time, the running sums parked in D between k-blocks (for large d the
+//   4 + 2 row slices of a register tile then fit in L1);
+// - a 4 × 2 register tile: 6 loads feed 8 multiply-adds, and 8 accumulators + 6 operands fit
+//   the 16 x64 float registers (3 × 3 and 4 × 1 measured slower in V8).
+// Measured in Node 20 on one core: ~2.3 G multiply-adds/s vs ~0.7 G for the naive loop.
+const JB = 128;
+const KB = 256;
+
+/** Distances from already-normalised rows U (see normalizeRows). */
+export function cosineDistancesNormalized(
+  U: Float64Array,
+  n: number,
+  d: number,
+  options: ProgressOptions = {},
+): Float64Array {
+  if (U.length !== n * d) throw new RangeError(`cosineDistances: ${U.length} values, expected ${n}×${d}`);
+  const D = new Float64Array(condensedSize(n));
+  if (n < 2) return D;
+  const { shouldStop, onProgress } = options;
+  const total = condensedSize(n);
+  let work = 0;
+  const poll = (done: number): void => {
+    if (shouldStop?.()) throw new ClusterCancelledError();
+    onProgress?.(done, total);
+  };
+
+  for (let j0 = 1; j0 < n; j0 += JB) {
+    const j1 = Math.min(n, j0 + JB);
+    for (let k0 = 0; k0 < d || k0 === 0; k0 += KB) {
+      const k1 = Math.min(d, k0 + KB);
+      const first = k0 === 0;
+      const last = k1 === d;
+      let i = 0;
+      // Register tiles: rows i..i+3.
+      for (; i + 4 <= j1 - 1; i += 4) {
+        const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
+        const r0 = condensedRowStart(n, i);
+        const r1 = condensedRowStart(n, i + 1);
+        const r2 = condensedRowStart(n, i + 2);
+        const r3 = condensedRowStart(n, i + 3);
+        let j = Math.max(j0, i + 1);
+        // Near the diagonal some of the 4 rows have no entry for this j: one pair at a time.
+        for (const jd = Math.min(j1, i + 4); j < jd; j++) {
+          for (let r = 0; r < 4; r++) {
+            if (j > i + r) pairBlock(U, D, (i + r) * d, j * d, condensedRowStart(n, i + r) + j, k0, k1, first, last);
+          }
+        }
+        for (; j + 2 <= j1; j += 2) {
+          const b0 = j * d, b1 = b0 + d;
+          let s00 = 0, s10 = 0, s20 = 0, s30 = 0, s01 = 0, s11 = 0, s21 = 0, s31 = 0;
+          if (!first) {
+            s00 = D[r0 + j]; s01 = D[r0 + j + 1];
+            s10 = D[r1 + j]; s11 = D[r1 + j + 1];
+            s20 = D[r2 + j]; s21 = D[r2 + j + 1];
+            s30 = D[r3 + j]; s31 = D[r3 + j + 1];
+          }
+          for (let k = k0; k < k1; k++) {
+            const v = U[b0 + k], w = U[b1 + k];
+            const x0 = U[a0 + k], x1 = U[a1 + k], x2 = U[a2 + k], x3 = U[a3 + k];
+            s00 += x0 * v; s10 += x1 * v; s20 += x2 * v; s30 += x3 * v;
+            s01 += x0 * w; s11 += x1 * w; s21 += x2 * w; s31 += x3 * w;
+          }
+          if (last) {
+            D[r0 + j] = finish(s00); D[r0 + j + 1] = finish(s01);
+            D[r1 + j] = finish(s10); D[r1 + j + 1] = finish(s11);
+            D[r2 + j] = finish(s20); D[r2 + j + 1] = finish(s21);
+            D[r3 + j] = finish(s30); D[r3 + j + 1] = finish(s31);
+          } else {
+            D[r0 + j] = s00; D[r0 + j + 1] = s01;
+            D[r1 + j] = s10; D[r1 + j + 1] = s11;
+            D[r2 + j] = s20; D[r2 + j + 1] = s21;
+            D[r3 + j] = s30; D[r3 + j + 1] = s31;
+          }
+        }
+        if (j < j1) {
+          for (let r = 0; r < 4; r++) pairBlock(U, D, (i + r) * d, j * d, condensedRowStart(n, i + r) + j, k0, k1, first, last);
+        }
+        work += 4 * (j1 - j0) * (k1 - k0);
+        if (work >= POLL_WORK) {
+          work = 0;
+          poll(condensedSize(j0));
+        }
+      }
+      // Leftover rows, one pair at a time.
+      for (; i < j1 - 1; i++) {
+        const r = condensedRowStart(n, i);
+        for (let j = Math.max(j0, i + 1); j < j1; j++) pairBlock(U, D, i * d, j * d, r + j, k0, k1, first, last);
+      }
+      if (d === 0) break;
+    }
+    poll(condensedSize(j1));
+  }
+  return D;
+}
+
+/** One pair over coordinates k0..k1, continuing the running sum parked in D unless `first`. */
+function pairBlock(
+  U: Float64Array,
+  D: Float64Array,
+  a: number,
+  b: number,
+  idx: number,
+  k0: number,
+  k1: number,
+  first: boolean,
+  last: boolean,
+): void {
+  let s = first ? 0 : D[idx];
+  for (let k = k0; k < k1; k++) s += U[a + k] * U[b + k];
+  D[idx] = last ? finish(s) : s;
+}
+
+/** Dot product of unit vectors → distance, clipped to [0, 2]. */
+function finish(dot: number): number {
+  const v = 1 - dot;
+  return v < 0 ? 0 : v > 2 ? 2 : v;
+}
+
+/** One distance, computed the same way (normalise, dot, clip); for tests and spot checks. */
+export function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError('cosineDistance: length mismatch');
+  const d = a.length;
+  const U = normalizeRows(Array.from({ length: 2 * d }, (_, k) => (k < d ? a[k] : b[k - d])), 2, d);
+  let s = 0;
+  for (let k = 0; k < d; k++) s += U[k] * U[d + k];
+  return finish(s);
+}
