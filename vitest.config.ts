@@ -22,6 +22,17 @@ export default defineConfig({
           globalSetup: ['tests/support/global-setup.ts'],
         },
       },
+      {
+        test: {
+          name: 'bench',
+          include: ['bench/**/*.run.ts'],
+          environment: 'node',
+          testTimeout: 1_800_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          globalSetup: ['tests/support/global-setup.ts'],
+        },
+      },
     ],
   },
 });

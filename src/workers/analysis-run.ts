@@ -26,9 +26,34 @@ export function createHashPool(size = WorkerPool.defaultSize()): WorkerPool<Hash
 }
 
 /**
- * Analyses every file on the pool, a few tasks ahead per worker so none waits on the next file's
- * read. A file whose worker dies is retried once on a fresh worker and then marked, so one bad file
- * never stops the run. Results arrive through onResult as they finish (order is not kept).
+ * Files go to the workers in small batches: one round trip and one store lookup per batch instead
+ * of per file, which is what makes a cached re-run fast. A batch is capped in bytes too, since a
+ * worker holds its batch's bytes between reading and decoding.
+ */
+const BATCH_FILES = 16;
+const BATCH_BYTES = 32 * 1024 * 1024;
+
+export function batches(files: readonly IntakeFile[]): number[][] {
+  const out: number[][] = [];
+  let batch: number[] = [];
+  let bytes = 0;
+  files.forEach((f, id) => {
+    if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + f.file.size > BATCH_BYTES)) {
+      out.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(id);
+    bytes += f.file.size;
+  });
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
+/**
+ * Analyses every file on the pool. A batch whose worker dies is retried file by file on fresh
+ * workers, so the one file that killed it is marked and the rest go on: one bad file never stops
+ * the run. Results arrive through onResult as they finish (order is not kept).
  */
 export async function analyseAll(
   files: IntakeFile[],
@@ -42,58 +67,73 @@ export async function analyseAll(
 ): Promise<void> {
   const { signal, onResult, onProgress } = options;
   const read: StageProgress = { done: 0, total: files.length, cached: 0, startedAt: performance.now() };
-  const progress: StageProgress = { ...read };
-  const report = () => onProgress({ ...read }, { ...progress });
+  const analysed: StageProgress = { ...read };
+  const report = () => onProgress({ ...read }, { ...analysed });
   report();
-  let next = 0;
 
-  const analyseOne = async (id: number): Promise<void> => {
-    const input = files[id];
-    let counted = false;
-    const call = async (api: Remote<HashWorkerApi>): Promise<FileAnalysis> => {
-      const first = await api.read(input.file);
-      if (!counted) {
-        counted = true;
+  // A batch retried after a crash may repeat files: each is counted and reported once.
+  const wasRead = new Uint8Array(files.length);
+  const finished = new Uint8Array(files.length);
+  const finish = (id: number, analysis: FileAnalysis) => {
+    if (finished[id]) return;
+    finished[id] = 1;
+    analysed.done++;
+    if (analysis.cached) analysed.cached++;
+    onResult({ input: files[id], id, analysis });
+  };
+
+  const runBatch = async (ids: number[]): Promise<void> => {
+    const outcome = await pool.run(async (api: Remote<HashWorkerApi>) => {
+      const first = await api.read(ids.map((id) => files[id].file));
+      first.forEach((a, i) => {
+        if (wasRead[ids[i]]) return;
+        wasRead[ids[i]] = 1;
         read.done++;
-        if (first.analysis?.cached) read.cached++;
-        report();
-      }
-      return first.analysis ?? (await api.analyse());
-    };
-    let analysis: FileAnalysis;
-    try {
-      analysis = await pool.run(call, signal);
-    } catch (error) {
-      if (signal.aborted) throw error;
-      analysis = error instanceof WorkerCrashedError ? await retryOnce(call, error) : failed(error);
-    }
-    progress.done++;
-    if (analysis.cached) progress.cached++;
-    if (!counted) read.done++;
-    onResult({ input, id, analysis });
+        if (a?.cached) read.cached++;
+      });
+      first.forEach((a, i) => a && finish(ids[i], a));
+      report();
+      const rest = first.some((a) => a === null) ? await api.analyse() : new Map<number, FileAnalysis>();
+      return { first, rest };
+    }, signal);
+    outcome.rest.forEach((a, i) => finish(ids[i], a));
     report();
   };
 
-  const retryOnce = async (call: (api: Remote<HashWorkerApi>) => Promise<FileAnalysis>, first: Error) => {
+  const runSafely = async (ids: number[]): Promise<void> => {
     try {
-      return await pool.run(call, signal);
-    } catch (again) {
-      if (signal.aborted) throw again;
-      return failed(again, `its worker stopped twice (${first.message})`);
+      await runBatch(ids);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (ids.length > 1 && error instanceof WorkerCrashedError) {
+        // Some files of the batch may be finished already; the split retries only the rest.
+        for (const id of ids) if (!finished[id]) await runSafely([id]);
+        return;
+      }
+      failed(ids, error).forEach(([id, a]) => {
+        if (!wasRead[id]) {
+          wasRead[id] = 1;
+          read.done++;
+        }
+        finish(id, a);
+      });
+      report();
     }
   };
 
+  const queue = batches(files);
+  let next = 0;
   const lane = async () => {
-    while (next < files.length) {
+    while (next < queue.length) {
       signal.throwIfAborted();
-      await analyseOne(next++);
+      await runSafely(queue[next++]);
     }
   };
-  // More lanes than workers, so a freed worker is handed its next file without a round trip.
+  // More lanes than workers, so a freed worker is handed its next batch without a round trip.
   await Promise.all(Array.from({ length: pool.size * 2 }, lane));
 }
 
-function failed(error: unknown, what?: string): FileAnalysis {
-  const why = what ?? (error instanceof Error ? error.message : String(error));
-  return { ok: false, sha256: null, cached: false, reason: 'analysis-failed', detail: `Winnow could not analyse this file: ${why}.` };
+function failed(ids: number[], error: unknown): [number, FileAnalysis][] {
+  const why = error instanceof WorkerCrashedError ? `its worker stopped (${error.message})` : error instanceof Error ? error.message : String(error);
+  return ids.map((id) => [id, { ok: false, sha256: null, cached: false, reason: 'analysis-failed', detail: `Winnow could not analyse this file: ${why}.` }]);
 }

@@ -72,8 +72,10 @@ export function parseNpy(bytes: Uint8Array): NpyArray {
   if (dataStart + byteCount > bytes.length) throw new Error('npy: truncated data');
 
   // Copy into a fresh, aligned buffer: the source may sit at any byteOffset and the caller may
-  // reuse it; a copy also means the result never aliases the input.
-  const raw = bytes.slice(dataStart, dataStart + byteCount);
+  // reuse it; a copy also means the result never aliases the input. (Not `bytes.slice`: on a
+  // Node Buffer that returns a view into a shared pool.)
+  const raw = new Uint8Array(byteCount);
+  raw.set(bytes.subarray(dataStart, dataStart + byteCount));
   const data = size === 4 ? new Float32Array(raw.buffer) : new Float64Array(raw.buffer);
   if (littleEndian !== LITTLE_ENDIAN_HOST) swapBytes(raw, size);
   return { shape, data };

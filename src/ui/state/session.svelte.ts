@@ -53,8 +53,10 @@ export class Session {
   private controller: AbortController | null = null;
   private pending: (FileAnalysis | null)[] = [];
   private groupJob = 0;
+  private latestProgress: [StageProgress, StageProgress] | null = null;
   private publish = throttled(() => {
     this.results = this.pending.slice();
+    if (this.latestProgress) [this.readProgress, this.hashProgress] = this.latestProgress;
   });
 
   /** A new folder replaces the current run at once; whatever the store holds is reused. */
@@ -72,6 +74,7 @@ export class Session {
     this.results = this.pending.slice();
     this.grouping = null;
     this.groupProgress = null;
+    this.latestProgress = null;
     this.overrides = NO_OVERRIDES;
     revokeThumbUrls();
     void this.pool.run((api) => api.storeStatus()).then((status) => (this.storeMessage = status.message ?? null));
@@ -83,8 +86,8 @@ export class Session {
           this.publish.schedule();
         },
         onProgress: (read, hashed) => {
-          this.readProgress = read;
-          this.hashProgress = hashed;
+          this.latestProgress = [read, hashed];
+          this.publish.schedule();
         },
       });
       this.publish.flush();

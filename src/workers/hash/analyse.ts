@@ -15,30 +15,44 @@ export type ReadOutcome =
   | { done: false; sha256: string; bytes: ArrayBuffer };
 
 /**
- * Stage one: the bytes give the content key, and a stored result for that key ends the work here,
- * so a second run over the same files decodes nothing.
+ * Stage one for a batch: the bytes give each file's content key, and one store lookup for the
+ * whole batch ends the work for every key already known, so a second run decodes nothing.
  */
-export async function readFile(file: Blob, store: FeatureStore): Promise<ReadOutcome> {
+export async function readFiles(files: readonly Blob[], store: FeatureStore): Promise<ReadOutcome[]> {
+  const read = await Promise.all(files.map(readBytes));
+  const keys = read.flatMap((r) => (r.kind === 'bytes' ? [r.sha256] : []));
+  const stored = keys.length > 0 ? await store.getMany(keys) : new Map<string, StoredFeatures>();
+  return Promise.all(
+    read.map(async (r): Promise<ReadOutcome> => {
+      if (r.kind === 'done') return { done: true, analysis: r.analysis };
+      const hit = stored.get(r.sha256);
+      if (hit && hit.featureVersion === FEATURE_VERSION) {
+        return { done: true, analysis: { ok: true, sha256: r.sha256, cached: true, features: hit } };
+      }
+      const failure = await store.getFailure(r.sha256);
+      if (failure && failure.featureVersion === FEATURE_VERSION) {
+        return { done: true, analysis: { ok: false, sha256: r.sha256, cached: true, reason: failure.reason, detail: failure.detail } };
+      }
+      return { done: false, sha256: r.sha256, bytes: r.bytes };
+    }),
+  );
+}
+
+type ReadBytes = { kind: 'bytes'; sha256: string; bytes: ArrayBuffer } | { kind: 'done'; analysis: FileAnalysis };
+
+async function readBytes(file: Blob): Promise<ReadBytes> {
+  const done = (analysis: FileAnalysis): ReadBytes => ({ kind: 'done', analysis });
   if (file.size === 0) {
-    return { done: true, analysis: { ok: false, sha256: null, cached: false, reason: 'empty-file', detail: 'The file is empty (0 bytes).' } };
+    return done({ ok: false, sha256: null, cached: false, reason: 'empty-file', detail: 'The file is empty (0 bytes).' });
   }
   let bytes: ArrayBuffer;
   try {
     bytes = await file.arrayBuffer();
   } catch (error) {
     const detail = `The file could not be read (moved, deleted or not permitted?): ${message(error)}`;
-    return { done: true, analysis: { ok: false, sha256: null, cached: false, reason: 'read-error', detail } };
+    return done({ ok: false, sha256: null, cached: false, reason: 'read-error', detail });
   }
-  const sha256 = await sha256Hex(bytes);
-  const hit = (await store.getMany([sha256])).get(sha256);
-  if (hit && hit.featureVersion === FEATURE_VERSION) {
-    return { done: true, analysis: { ok: true, sha256, cached: true, features: hit } };
-  }
-  const failure = await store.getFailure(sha256);
-  if (failure && failure.featureVersion === FEATURE_VERSION) {
-    return { done: true, analysis: { ok: false, sha256, cached: true, reason: failure.reason, detail: failure.detail } };
-  }
-  return { done: false, sha256, bytes };
+  return { kind: 'bytes', sha256: await sha256Hex(bytes), bytes };
 }
 
 /** Stage two: decode once, then hashes and thumbnail from the same pixels; stored before returning. */

@@ -1,31 +1,36 @@
 import { expose } from 'comlink';
 import { FeatureStore } from '../../store/feature-store.ts';
-import { computeFeatures, readFile, type FileAnalysis } from './analyse.ts';
+import { computeFeatures, readFiles, type FileAnalysis } from './analyse.ts';
 
 let storePromise: Promise<FeatureStore> | null = null;
 const store = () => (storePromise ??= FeatureStore.open());
 
-/** Bytes of the file between its two stages; the pool gives a worker one file at a time. */
-let pending: { sha256: string; bytes: ArrayBuffer } | null = null;
+/** Bytes of the batch's unknown files between the two stages; one batch per worker at a time. */
+let pending = new Map<number, { sha256: string; bytes: ArrayBuffer }>();
 
 const api = {
   /**
-   * Stage one. Files cross as handles (no bytes copied) and are read here, off the main thread.
-   * Returns the finished analysis when the store already knows the content.
+   * Stage one for a batch. Files cross as handles (no bytes copied) and are read here, off the main
+   * thread. Returns each file's finished analysis, or null where its content is new and stage two
+   * must compute it.
    */
-  async read(file: File): Promise<{ sha256: string | null; analysis: FileAnalysis | null }> {
-    pending = null;
-    const outcome = await readFile(file, await store());
-    if (outcome.done) return { sha256: outcome.analysis.sha256, analysis: outcome.analysis };
-    pending = { sha256: outcome.sha256, bytes: outcome.bytes };
-    return { sha256: outcome.sha256, analysis: null };
+  async read(files: File[]): Promise<(FileAnalysis | null)[]> {
+    pending = new Map();
+    const outcomes = await readFiles(files, await store());
+    return outcomes.map((outcome, i) => {
+      if (outcome.done) return outcome.analysis;
+      pending.set(i, { sha256: outcome.sha256, bytes: outcome.bytes });
+      return null;
+    });
   },
-  /** Stage two, on the bytes kept from read(). */
-  async analyse(): Promise<FileAnalysis> {
-    if (!pending) throw new Error('analyse() called without a read file');
-    const { sha256, bytes } = pending;
-    pending = null;
-    return computeFeatures(sha256, bytes, await store());
+  /** Stage two: analyses the batch's new files, by their index in the batch. */
+  async analyse(): Promise<Map<number, FileAnalysis>> {
+    const todo = pending;
+    pending = new Map();
+    const s = await store();
+    const out = new Map<number, FileAnalysis>();
+    for (const [i, { sha256, bytes }] of todo) out.set(i, await computeFeatures(sha256, bytes, s));
+    return out;
   },
   async storeStatus() {
     return (await store()).status;

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench`: intake throughput of the built app in real Chromium (read, SHA-256, decode,
+ * hashes, thumbnail, store), first run and cached re-run, beside findimagedupes on the same folder
+ * when it is installed. Writes bench/results.json. Asserts nothing about time: these machines are
+ * shared and noisy, so only ratios taken in the same run mean anything.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, expect, test } from 'vitest';
+import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
+import { extractCifar, NEARDUP_IMAGES, removeTempDirs, tempDir } from '../tests/support/fixtures.ts';
+import { repoRoot } from '../tests/support/paths.ts';
+
+const run = promisify(execFile);
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
+const results: Record<string, unknown>[] = [];
+const wanted = (name: string) => only.length === 0 || only.some((o) => name.startsWith(o));
+
+afterAll(async () => {
+  const chromium = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
+  const out = { machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), browser: chromium, node: process.version }, results };
+  await mkdir(path.join(repoRoot, 'bench'), { recursive: true });
+  await writeFile(path.join(repoRoot, 'bench/results.json'), JSON.stringify(out, null, 2) + '\n');
+  console.log(JSON.stringify(out, null, 2));
+  await removeTempDirs();
+});
+
+/** Seconds from choosing the folder to `done`, in one browser profile: first run, then cached. */
+async function timeApp(dir: string): Promise<{ first: number; cached: number; files: number }> {
+  const harness = await launchBrowser();
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      await harness.page.goto(harness.origin + '/');
+      const t0 = performance.now();
+      await harness.page.locator('[data-testid=folder-input]').setInputFiles(dir);
+      expect(await waitForRunState(harness.page, ['done', 'error'], 600_000)).toBe('done');
+      times.push((performance.now() - t0) / 1000);
+    }
+    const files = Number(await harness.page.locator('[data-testid=stage-hash]').getAttribute('data-total'));
+    expect(harness.offOrigin).toEqual([]);
+    return { first: times[0], cached: times[1], files };
+  } finally {
+    await harness.close();
+  }
+}
+
+async function timeFindimagedupes(dir: string): Promise<number | null> {
+  try {
+    await run('which', ['findimagedupes']);
+  } catch {
+    return null;
+  }
+  const t0 = performance.now();
+  // Without -f there is no fingerprint database, so it computes every fingerprint, like our first run.
+  await run('findimagedupes', ['-R', '-q', dir], { maxBuffer: 1 << 26 }).catch((e) => e);
+  return (performance.now() - t0) / 1000;
+}
+
+async function intake(name: string, dir: string) {
+  const app = await timeApp(dir);
+  const peerSeconds = await timeFindimagedupes(dir);
+  const ours = app.files / app.first;
+  const peer = peerSeconds === null ? null : app.files / peerSeconds;
+  results.push({ name, ours, peer, peer_name: 'findimagedupes (Debian, single-threaded)', ratio: peer === null ? null : ours / peer, unit: 'images/s', n: app.files, seconds: app.first });
+  results.push({ name: name.replace(/-[^-]+$/, '') + '-cached' + name.slice(name.lastIndexOf('-')), ours: app.files / app.cached, peer: ours, peer_name: 'our first run', ratio: app.first / app.cached, unit: 'images/s', n: app.files, seconds: app.cached });
+}
+
+test.runIf(wanted('intake-neardup'))('intake-neardup', async () => {
+  await intake('intake-neardup', NEARDUP_IMAGES);
+});
+
+test.runIf(wanted('intake-cifar2k'))('intake-cifar2k', async () => {
+  const root = path.join(await tempDir(), 'cifar2k');
+  const classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+  await extractCifar(root, classes.map((c) => `train/${c}`));
+  // 200 per class: delete the rest.
+  for (const c of classes) {
+    const dir = path.join(root, 'train', c);
+    const names = (await readdir(dir)).sort();
+    await Promise.all(names.slice(200).map((n) => rm(path.join(dir, n))));
+  }
+  await intake('intake-cifar2k', path.join(root, 'train'));
+});
