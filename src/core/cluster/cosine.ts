@@ -98,71 +98,94 @@ export function cosineDistancesNormalized(
 
   for (let j0 = 1; j0 < n; j0 += JB) {
     const j1 = Math.min(n, j0 + JB);
-    for (let k0 = 0; k0 < d || k0 === 0; k0 += KB) {
+    for (let k0 = 0; k0 === 0 || k0 < d; k0 += KB) {
       const k1 = Math.min(d, k0 + KB);
       const first = k0 === 0;
       const last = k1 === d;
       let i = 0;
-      // Register tiles: rows i..i+3.
       for (; i + 4 <= j1 - 1; i += 4) {
-        const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
-        const r0 = condensedRowStart(n, i);
-        const r1 = condensedRowStart(n, i + 1);
-        const r2 = condensedRowStart(n, i + 2);
-        const r3 = condensedRowStart(n, i + 3);
-        let j = Math.max(j0, i + 1);
-        // Near the diagonal some of the 4 rows have no entry for this j: one pair at a time.
-        for (const jd = Math.min(j1, i + 4); j < jd; j++) {
-          for (let r = 0; r < 4; r++) {
-            if (j > i + r) pairBlock(U, D, (i + r) * d, j * d, condensedRowStart(n, i + r) + j, k0, k1, first, last);
-          }
-        }
-        for (; j + 2 <= j1; j += 2) {
-          const b0 = j * d, b1 = b0 + d;
-          let s00 = 0, s10 = 0, s20 = 0, s30 = 0, s01 = 0, s11 = 0, s21 = 0, s31 = 0;
-          if (!first) {
-            s00 = D[r0 + j]; s01 = D[r0 + j + 1];
-            s10 = D[r1 + j]; s11 = D[r1 + j + 1];
-            s20 = D[r2 + j]; s21 = D[r2 + j + 1];
-            s30 = D[r3 + j]; s31 = D[r3 + j + 1];
-          }
-          for (let k = k0; k < k1; k++) {
-            const v = U[b0 + k], w = U[b1 + k];
-            const x0 = U[a0 + k], x1 = U[a1 + k], x2 = U[a2 + k], x3 = U[a3 + k];
-            s00 += x0 * v; s10 += x1 * v; s20 += x2 * v; s30 += x3 * v;
-            s01 += x0 * w; s11 += x1 * w; s21 += x2 * w; s31 += x3 * w;
-          }
-          if (last) {
-            D[r0 + j] = finish(s00); D[r0 + j + 1] = finish(s01);
-            D[r1 + j] = finish(s10); D[r1 + j + 1] = finish(s11);
-            D[r2 + j] = finish(s20); D[r2 + j + 1] = finish(s21);
-            D[r3 + j] = finish(s30); D[r3 + j + 1] = finish(s31);
-          } else {
-            D[r0 + j] = s00; D[r0 + j + 1] = s01;
-            D[r1 + j] = s10; D[r1 + j + 1] = s11;
-            D[r2 + j] = s20; D[r2 + j + 1] = s21;
-            D[r3 + j] = s30; D[r3 + j + 1] = s31;
-          }
-        }
-        if (j < j1) {
-          for (let r = 0; r < 4; r++) pairBlock(U, D, (i + r) * d, j * d, condensedRowStart(n, i + r) + j, k0, k1, first, last);
-        }
+        tile4(U, D, n, d, i, j0, j1, k0, k1, first, last);
         work += 4 * (j1 - j0) * (k1 - k0);
         if (work >= POLL_WORK) {
           work = 0;
           poll(condensedSize(j0));
         }
       }
-      // Leftover rows, one pair at a time.
+      // Leftover rows (fewer than 4), one pair at a time.
       for (; i < j1 - 1; i++) {
         const r = condensedRowStart(n, i);
         for (let j = Math.max(j0, i + 1); j < j1; j++) pairBlock(U, D, i * d, j * d, r + j, k0, k1, first, last);
       }
-      if (d === 0) break;
     }
     poll(condensedSize(j1));
   }
   return D;
+}
+
+/**
+ * Rows i..i+3 against columns j0..j1−1 over coordinates k0..k1. A separate function (not inlined
+ * into the loops above) so that V8 optimises it as a whole after a few calls, instead of
+ * on-stack-replacing one huge loop nest and deoptimising it each time a new branch is reached.
+ */
+function tile4(
+  U: Float64Array,
+  D: Float64Array,
+  n: number,
+  d: number,
+  i: number,
+  j0: number,
+  j1: number,
+  k0: number,
+  k1: number,
+  first: boolean,
+  last: boolean,
+): void {
+  const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
+  const r0 = condensedRowStart(n, i);
+  const r1 = condensedRowStart(n, i + 1);
+  const r2 = condensedRowStart(n, i + 2);
+  const r3 = condensedRowStart(n, i + 3);
+  let j = Math.max(j0, i + 1);
+  // Near the diagonal some of the 4 rows have no entry for this j: one pair at a time.
+  for (const jd = Math.min(j1, i + 4); j < jd; j++) {
+    if (j > i) pairBlock(U, D, a0, j * d, r0 + j, k0, k1, first, last);
+    if (j > i + 1) pairBlock(U, D, a1, j * d, r1 + j, k0, k1, first, last);
+    if (j > i + 2) pairBlock(U, D, a2, j * d, r2 + j, k0, k1, first, last);
+  }
+  for (; j + 2 <= j1; j += 2) {
+    const b0 = j * d, b1 = b0 + d;
+    let s00 = 0, s10 = 0, s20 = 0, s30 = 0, s01 = 0, s11 = 0, s21 = 0, s31 = 0;
+    if (!first) {
+      s00 = D[r0 + j]; s01 = D[r0 + j + 1];
+      s10 = D[r1 + j]; s11 = D[r1 + j + 1];
+      s20 = D[r2 + j]; s21 = D[r2 + j + 1];
+      s30 = D[r3 + j]; s31 = D[r3 + j + 1];
+    }
+    for (let k = k0; k < k1; k++) {
+      const v = U[b0 + k], w = U[b1 + k];
+      const x0 = U[a0 + k], x1 = U[a1 + k], x2 = U[a2 + k], x3 = U[a3 + k];
+      s00 += x0 * v; s10 += x1 * v; s20 += x2 * v; s30 += x3 * v;
+      s01 += x0 * w; s11 += x1 * w; s21 += x2 * w; s31 += x3 * w;
+    }
+    if (last) {
+      D[r0 + j] = finish(s00); D[r0 + j + 1] = finish(s01);
+      D[r1 + j] = finish(s10); D[r1 + j + 1] = finish(s11);
+      D[r2 + j] = finish(s20); D[r2 + j + 1] = finish(s21);
+      D[r3 + j] = finish(s30); D[r3 + j + 1] = finish(s31);
+    } else {
+      D[r0 + j] = s00; D[r0 + j + 1] = s01;
+      D[r1 + j] = s10; D[r1 + j + 1] = s11;
+      D[r2 + j] = s20; D[r2 + j + 1] = s21;
+      D[r3 + j] = s30; D[r3 + j + 1] = s31;
+    }
+  }
+  if (j < j1) {
+    const b = j * d;
+    pairBlock(U, D, a0, b, r0 + j, k0, k1, first, last);
+    pairBlock(U, D, a1, b, r1 + j, k0, k1, first, last);
+    pairBlock(U, D, a2, b, r2 + j, k0, k1, first, last);
+    pairBlock(U, D, a3, b, r3 + j, k0, k1, first, last);
+  }
 }
 
 /** One pair over coordinates k0..k1, continuing the running sum parked in D unless `first`. */

@@ -56,25 +56,31 @@ async function readBytes(file: Blob): Promise<ReadBytes> {
 }
 
 /** Stage two: decode once, then hashes and thumbnail from the same pixels; stored before returning. */
-export async function computeFeatures(sha256: string, bytes: ArrayBuffer, store: FeatureStore): Promise<FileAnalysis> {
+/**
+ * Stage two: decode once, then hashes and thumbnail from the same pixels. The caller stores the
+ * results of a whole batch in one transaction (storeResults).
+ */
+export async function computeFeatures(sha256: string, bytes: ArrayBuffer): Promise<FileAnalysis> {
   // The whole file as a view (no copy): metadata such as a large ICC profile can push a JPEG's
   // frame header far past any fixed-size head, and the size check must see it before decoding.
   const check = checkDecodable(new Uint8Array(bytes), bytes.byteLength);
-  if (!check.ok) return remember(store, { sha256, reason: check.reason, detail: check.detail });
+  if (!check.ok) return { ok: false, sha256, cached: false, reason: check.reason, detail: check.detail };
 
   let decoded;
   try {
     decoded = await decodeImage(new Blob([bytes]));
   } catch (error) {
-    return remember(store, {
+    return {
+      ok: false,
       sha256,
+      cached: false,
       reason: 'corrupt-image',
       detail: `The browser could not decode this ${check.format.toUpperCase()} file (damaged or truncated?): ${message(error)}`,
-    });
+    };
   }
   try {
     const { hashes, mirrored } = computeHashSets(decoded.rgba, decoded.width, decoded.height);
-    const thumb = await makeThumbnail(decoded.bitmap);
+    const thumb = await makeThumbnail(decoded.bitmap, bytes, check.format);
     const features: StoredFeatures = {
       sha256,
       width: decoded.width,
@@ -88,19 +94,21 @@ export async function computeFeatures(sha256: string, bytes: ArrayBuffer, store:
       computedAt: Date.now(),
       featureVersion: FEATURE_VERSION,
     };
-    await store.put(features);
     return { ok: true, sha256, cached: false, features };
   } finally {
     decoded.bitmap.close();
   }
 }
 
-async function remember(
-  store: FeatureStore,
-  failure: { sha256: string; reason: SkipReason; detail: string },
-): Promise<FileAnalysis> {
-  await store.putFailure({ ...failure, featureVersion: FEATURE_VERSION });
-  return { ok: false, cached: false, ...failure };
+/** Everything a batch computed, in one transaction; known-bad files too, so they are not decoded again. */
+export async function storeResults(results: readonly FileAnalysis[], store: FeatureStore): Promise<void> {
+  const features = results.flatMap((r) => (r.ok && !r.cached ? [r.features] : []));
+  await store.putMany(features);
+  for (const r of results) {
+    if (!r.ok && !r.cached && r.sha256 !== null && r.reason !== 'analysis-failed') {
+      await store.putFailure({ sha256: r.sha256, reason: r.reason, detail: r.detail, featureVersion: FEATURE_VERSION });
+    }
+  }
 }
 
 function message(error: unknown): string {

@@ -31,8 +31,22 @@ export async function decodeImage(blob: Blob): Promise<DecodedImage> {
 
 export const THUMB_SIZE = 160;
 
-/** A small WebP for the gallery; a canvas resize is fine here because nothing is computed from it. */
-export async function makeThumbnail(bitmap: ImageBitmap): Promise<{ blob: Blob; width: number; height: number }> {
+const SHOWN_AS_IS: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif' };
+
+/**
+ * A small thumbnail for the gallery; a canvas resize is fine here because nothing is computed from it.
+ * An image already small enough (CIFAR's 32×32) is its own thumbnail: no encode, and exact.
+ * JPEG where the source is JPEG, because Chromium encodes it several times faster than WebP.
+ */
+export async function makeThumbnail(
+  bitmap: ImageBitmap,
+  bytes: ArrayBuffer,
+  format: string,
+): Promise<{ blob: Blob; width: number; height: number }> {
+  const asIs = SHOWN_AS_IS[format];
+  if (asIs && bitmap.width <= THUMB_SIZE && bitmap.height <= THUMB_SIZE && bytes.byteLength <= 64 * 1024) {
+    return { blob: new Blob([bytes], { type: asIs }), width: bitmap.width, height: bitmap.height };
+  }
   const scale = Math.min(1, THUMB_SIZE / Math.max(bitmap.width, bitmap.height));
   const width = Math.max(1, Math.round(bitmap.width * scale));
   const height = Math.max(1, Math.round(bitmap.height * scale));
@@ -42,6 +56,7 @@ export async function makeThumbnail(bitmap: ImageBitmap): Promise<{ blob: Blob; 
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(bitmap, 0, 0, width, height);
-  const blob = await canvas.convertToBlob({ type: 'image/webp', quality: 0.8 });
+  // JPEG sources get a JPEG thumbnail; others WebP, which keeps transparency.
+  const blob = await canvas.convertToBlob({ type: format === 'jpeg' ? 'image/jpeg' : 'image/webp', quality: 0.82 });
   return { blob, width, height };
 }

@@ -1,6 +1,6 @@
 import { expose } from 'comlink';
 import { FeatureStore } from '../../store/feature-store.ts';
-import { computeFeatures, readFiles, type FileAnalysis } from './analyse.ts';
+import { computeFeatures, readFiles, storeResults, type FileAnalysis } from './analyse.ts';
 
 let storePromise: Promise<FeatureStore> | null = null;
 const store = () => (storePromise ??= FeatureStore.open());
@@ -27,9 +27,9 @@ const api = {
   async analyse(): Promise<Map<number, FileAnalysis>> {
     const todo = pending;
     pending = new Map();
-    const s = await store();
     const out = new Map<number, FileAnalysis>();
-    for (const [i, { sha256, bytes }] of todo) out.set(i, await computeFeatures(sha256, bytes, s));
+    for (const [i, { sha256, bytes }] of todo) out.set(i, await computeFeatures(sha256, bytes));
+    await storeResults([...out.values()], await store());
     return out;
   },
   async storeStatus() {

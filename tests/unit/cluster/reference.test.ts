@@ -2,8 +2,8 @@
  * Agreement with scipy / scikit-learn on the reference Gaussian-mixture sets
  * (shared/data/reference/cluster, made by reference/scripts/cluster_ref.py).
  */
-import { describe, expect, test } from 'vitest';
-import { clusterClass } from '../../../src/core/cluster/index.ts';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { clusterClass, type ClassClustering } from '../../../src/core/cluster/index.ts';
 import { canonicalLabels, cutAtHeight, cutToK, heightWindow } from '../../../src/core/cluster/cut.ts';
 import { representatives } from '../../../src/core/cluster/representatives.ts';
 import { loadRefSet, refSetNames } from './support.ts';
@@ -15,10 +15,14 @@ test('reference sets are present', () => {
 });
 
 describe.each(names)('%s', (name) => {
-  const ref = loadRefSet(name);
+  const ref = loadRefSet(name); // small; the k values are needed to name the tests
   const { n, dim: d } = ref;
-  const result = clusterClass(ref.X, n, d);
-  const Z = result.Z;
+  let result: ClassClustering;
+  let Z: Float64Array;
+  beforeAll(() => {
+    result = clusterClass(ref.X, n, d);
+    Z = result.Z;
+  });
 
   test('merge heights equal scipy within 1e-9; Z identical to scipy otherwise', () => {
     expect(Z.length).toBe(ref.Z.length);
