@@ -96,15 +96,35 @@ export function cosineDistancesNormalized(
     onProgress?.(done, total);
   };
 
+  // D starts at zero, so every entry can be treated as a running sum from the first k-block on;
+  // sums become distances in one pass per column block once all k-blocks are in.
   for (let j0 = 1; j0 < n; j0 += JB) {
     const j1 = Math.min(n, j0 + JB);
-    for (let k0 = 0; k0 === 0 || k0 < d; k0 += KB) {
+    for (let k0 = 0; k0 < d; k0 += KB) {
       const k1 = Math.min(d, k0 + KB);
-      const first = k0 === 0;
-      const last = k1 === d;
       let i = 0;
       for (; i + 4 <= j1 - 1; i += 4) {
-        tile4(U, D, n, d, i, j0, j1, k0, k1, first, last);
+        const a = i * d;
+        const r0 = condensedRowStart(n, i);
+        const r1 = condensedRowStart(n, i + 1);
+        const r2 = condensedRowStart(n, i + 2);
+        // Near the diagonal some of the 4 rows have no entry for this j: one pair at a time.
+        let j = Math.max(j0, i + 1);
+        for (const jd = Math.min(j1, i + 4); j < jd; j++) {
+          accumulatePair(U, D, a, j * d, r0 + j, k0, k1);
+          if (j > i + 1) accumulatePair(U, D, a + d, j * d, r1 + j, k0, k1);
+          if (j > i + 2) accumulatePair(U, D, a + 2 * d, j * d, r2 + j, k0, k1);
+        }
+        // Column pairs through the tile kernel, an odd last column pair by pair.
+        const jEven = j1 - ((j1 - j) & 1);
+        if (j < jEven) accumulateTile(U, D, n, d, i, j, jEven, k0, k1);
+        if (jEven < j1) {
+          const b = jEven * d;
+          accumulatePair(U, D, a, b, r0 + jEven, k0, k1);
+          accumulatePair(U, D, a + d, b, r1 + jEven, k0, k1);
+          accumulatePair(U, D, a + 2 * d, b, r2 + jEven, k0, k1);
+          accumulatePair(U, D, a + 3 * d, b, condensedRowStart(n, i + 3) + jEven, k0, k1);
+        }
         work += 4 * (j1 - j0) * (k1 - k0);
         if (work >= POLL_WORK) {
           work = 0;
@@ -114,8 +134,12 @@ export function cosineDistancesNormalized(
       // Leftover rows (fewer than 4), one pair at a time.
       for (; i < j1 - 1; i++) {
         const r = condensedRowStart(n, i);
-        for (let j = Math.max(j0, i + 1); j < j1; j++) pairBlock(U, D, i * d, j * d, r + j, k0, k1, first, last);
+        for (let j = Math.max(j0, i + 1); j < j1; j++) accumulatePair(U, D, i * d, j * d, r + j, k0, k1);
       }
+    }
+    for (let i = 0; i < j1 - 1; i++) {
+      const r = condensedRowStart(n, i);
+      for (let j = Math.max(j0, i + 1); j < j1; j++) D[r + j] = finish(D[r + j]);
     }
     poll(condensedSize(j1));
   }
@@ -123,86 +147,51 @@ export function cosineDistancesNormalized(
 }
 
 /**
- * Rows i..i+3 against columns j0..j1−1 over coordinates k0..k1. A separate function (not inlined
- * into the loops above) so that V8 optimises it as a whole after a few calls, instead of
- * on-stack-replacing one huge loop nest and deoptimising it each time a new branch is reached.
+ * Adds coordinates k0..k1 of rows i..i+3 · columns j..j1−1 (all strictly above the diagonal;
+ * j1 − j even) to the running sums in D. Kept free of flags and special cases, and separate from the loops
+ * above, so that V8 optimises it once as a whole rather than on-stack-replacing a large loop
+ * nest and deoptimising it whenever a branch without type feedback is reached (measured: 2×).
  */
-function tile4(
+function accumulateTile(
   U: Float64Array,
   D: Float64Array,
   n: number,
   d: number,
   i: number,
-  j0: number,
+  j: number,
   j1: number,
   k0: number,
   k1: number,
-  first: boolean,
-  last: boolean,
 ): void {
   const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
   const r0 = condensedRowStart(n, i);
   const r1 = condensedRowStart(n, i + 1);
   const r2 = condensedRowStart(n, i + 2);
   const r3 = condensedRowStart(n, i + 3);
-  let j = Math.max(j0, i + 1);
-  // Near the diagonal some of the 4 rows have no entry for this j: one pair at a time.
-  for (const jd = Math.min(j1, i + 4); j < jd; j++) {
-    if (j > i) pairBlock(U, D, a0, j * d, r0 + j, k0, k1, first, last);
-    if (j > i + 1) pairBlock(U, D, a1, j * d, r1 + j, k0, k1, first, last);
-    if (j > i + 2) pairBlock(U, D, a2, j * d, r2 + j, k0, k1, first, last);
-  }
-  for (; j + 2 <= j1; j += 2) {
+  for (; j < j1; j += 2) {
     const b0 = j * d, b1 = b0 + d;
-    let s00 = 0, s10 = 0, s20 = 0, s30 = 0, s01 = 0, s11 = 0, s21 = 0, s31 = 0;
-    if (!first) {
-      s00 = D[r0 + j]; s01 = D[r0 + j + 1];
-      s10 = D[r1 + j]; s11 = D[r1 + j + 1];
-      s20 = D[r2 + j]; s21 = D[r2 + j + 1];
-      s30 = D[r3 + j]; s31 = D[r3 + j + 1];
-    }
+    let s00 = D[r0 + j], s01 = D[r0 + j + 1];
+    let s10 = D[r1 + j], s11 = D[r1 + j + 1];
+    let s20 = D[r2 + j], s21 = D[r2 + j + 1];
+    let s30 = D[r3 + j], s31 = D[r3 + j + 1];
     for (let k = k0; k < k1; k++) {
       const v = U[b0 + k], w = U[b1 + k];
       const x0 = U[a0 + k], x1 = U[a1 + k], x2 = U[a2 + k], x3 = U[a3 + k];
       s00 += x0 * v; s10 += x1 * v; s20 += x2 * v; s30 += x3 * v;
       s01 += x0 * w; s11 += x1 * w; s21 += x2 * w; s31 += x3 * w;
     }
-    if (last) {
-      D[r0 + j] = finish(s00); D[r0 + j + 1] = finish(s01);
-      D[r1 + j] = finish(s10); D[r1 + j + 1] = finish(s11);
-      D[r2 + j] = finish(s20); D[r2 + j + 1] = finish(s21);
-      D[r3 + j] = finish(s30); D[r3 + j + 1] = finish(s31);
-    } else {
-      D[r0 + j] = s00; D[r0 + j + 1] = s01;
-      D[r1 + j] = s10; D[r1 + j + 1] = s11;
-      D[r2 + j] = s20; D[r2 + j + 1] = s21;
-      D[r3 + j] = s30; D[r3 + j + 1] = s31;
-    }
-  }
-  if (j < j1) {
-    const b = j * d;
-    pairBlock(U, D, a0, b, r0 + j, k0, k1, first, last);
-    pairBlock(U, D, a1, b, r1 + j, k0, k1, first, last);
-    pairBlock(U, D, a2, b, r2 + j, k0, k1, first, last);
-    pairBlock(U, D, a3, b, r3 + j, k0, k1, first, last);
+    D[r0 + j] = s00; D[r0 + j + 1] = s01;
+    D[r1 + j] = s10; D[r1 + j + 1] = s11;
+    D[r2 + j] = s20; D[r2 + j + 1] = s21;
+    D[r3 + j] = s30; D[r3 + j + 1] = s31;
   }
 }
 
-/** One pair over coordinates k0..k1, continuing the running sum parked in D unless `first`. */
-function pairBlock(
-  U: Float64Array,
-  D: Float64Array,
-  a: number,
-  b: number,
-  idx: number,
-  k0: number,
-  k1: number,
-  first: boolean,
-  last: boolean,
-): void {
-  let s = first ? 0 : D[idx];
+/** One pair: adds coordinates k0..k1 of the dot product of rows at offsets a and b to D[idx]. */
+function accumulatePair(U: Float64Array, D: Float64Array, a: number, b: number, idx: number, k0: number, k1: number): void {
+  let s = D[idx];
   for (let k = k0; k < k1; k++) s += U[a + k] * U[b + k];
-  D[idx] = last ? finish(s) : s;
+  D[idx] = s;
 }
 
 /** Dot product of unit vectors → distance, clipped to [0, 2]. */

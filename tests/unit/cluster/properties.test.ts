@@ -191,8 +191,10 @@ describe('representatives', () => {
         for (let c = 0; c < k; c++) {
           const idx = Array.from({ length: n }, (_, i) => i).filter((i) => labels[i] === c);
           expect(idx).toContain(reps[c]);
+          // Sum, then divide (as numpy's mean): a centre that cancels to exactly 0 stays 0.
           const centre = new Float64Array(d);
-          for (const i of idx) for (let q = 0; q < d; q++) centre[q] += X[i * d + q] / idx.length;
+          for (const i of idx) for (let q = 0; q < d; q++) centre[q] += X[i * d + q];
+          for (let q = 0; q < d; q++) centre[q] /= idx.length;
           const dist = (i: number): number => cosineDistance(X.subarray(i * d, (i + 1) * d), centre);
           for (const i of idx) expect(dist(reps[c])).toBeLessThanOrEqual(dist(i) + 1e-12);
         }
