@@ -41,12 +41,26 @@ async function makeDataset(): Promise<string> {
   await put('g004_format_png.png', 'other/g004.png');
   await put('g006_orig.jpg', 'other/g006-unique.jpg');
   await put('g008_orig.jpg', 'other/g008 named png.png'); // a JPEG named .png: recognised by its bytes
+  await writeFile(path.join(root, 'other/g012 rotated by exif.jpg'), withExifOrientation(await readFile(near('g012_orig.jpg')), 6));
   await writeBadFiles(path.join(root, 'other'));
   await mkdir(path.join(root, '__MACOSX'), { recursive: true });
   await writeFile(path.join(root, '__MACOSX', '._g000.jpg'), 'resource fork');
   await writeFile(path.join(root, '.DS_Store'), 'finder');
   await writeFile(path.join(root, 'bridges', 'Thumbs.db'), 'windows');
   return root;
+}
+
+/** The same JPEG with an EXIF APP1 block saying "rotate 90° clockwise to display" (orientation 6). */
+function withExifOrientation(jpeg: Buffer, orientation: number): Buffer {
+  const tiff = Buffer.from([
+    0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08, // big-endian TIFF header, IFD at 8
+    0x00, 0x01, // one entry
+    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00, // Orientation, SHORT
+    0x00, 0x00, 0x00, 0x00, // no next IFD
+  ]);
+  const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 0xff]), body]);
+  return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
 }
 
 async function manifestFromZip(zip: string): Promise<Manifest> {
@@ -67,7 +81,7 @@ describe('walking skeleton', () => {
     await page.locator('[data-testid=folder-input]').setInputFiles(root);
     expect(await waitForRunState(page, ['done', 'error'])).toBe('done');
 
-    expect(await page.locator('[data-testid=count-total]').textContent()).toBe('13');
+    expect(await page.locator('[data-testid=count-total]').textContent()).toBe('14');
     expect(await page.locator('[data-testid=count-skipped]').textContent()).toBe('3');
 
     await page.locator('[data-testid=include-images]').check();
@@ -85,7 +99,7 @@ describe('walking skeleton', () => {
       [
         'bridges/g000.jpg', 'bridges/g000 copy.jpg', 'bridges/g000_mirrored.jpg', 'bridges/small/g000_half.jpg',
         'bridges/g002.jpg', 'other/g002 é ☕.jpg', 'other/g004.jpg', 'other/g004.png', 'other/g006-unique.jpg',
-        'other/g008 named png.png', 'other/empty.jpg', 'other/notes.jpg', 'other/truncated.jpg',
+        'other/g008 named png.png', 'other/g012 rotated by exif.jpg', 'other/empty.jpg', 'other/notes.jpg', 'other/truncated.jpg',
       ].sort(),
     );
     // The mirrored copy is the keeper by the default rule: same resolution, and its file is 18 bytes larger.
@@ -103,6 +117,8 @@ describe('walking skeleton', () => {
     expect(files.get('other/g004.png')!.keeper ?? files.get('other/g004.jpg')!.keeper).toBeTruthy();
     expect(files.get('other/g006-unique.jpg')).toMatchObject({ status: 'kept', group: null });
     expect(files.get('other/g008 named png.png')).toMatchObject({ status: 'kept', width: 266, height: 400 });
+    // Width and height are those of the image as displayed: EXIF orientation 6 turns 400×225 upright.
+    expect(files.get('other/g012 rotated by exif.jpg')).toMatchObject({ status: 'kept', width: 225, height: 400 });
     expect(files.get('other/empty.jpg')).toMatchObject({ status: 'skipped', sha256: null });
     expect(files.get('other/empty.jpg')!.reason).toMatch(/empty/);
     expect(files.get('other/notes.jpg')!.reason).toMatch(/not-an-image/);
@@ -132,7 +148,7 @@ describe('walking skeleton', () => {
     const manifestPath = await downloadVia(page, '[data-testid=export-manifest]', await tempDir());
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
     expect(manifest.settings.mode).toBe('exact');
-    expect(manifest.files).toHaveLength(13);
+    expect(manifest.files).toHaveLength(14);
     expect(new Set(manifest.files.map((f) => f.label))).toEqual(new Set(['bridges', 'other']));
     // Exact mode: only the byte-identical copy is removed.
     expect(manifest.files.filter((f) => f.status === 'removed').map((f) => f.path)).toEqual(['bridges/g000 copy.jpg']);
