@@ -207,6 +207,8 @@ describe('representatives', () => {
     // The mean of the normalised rows is ≈ (0.57, 0.57): closest to (1, 1).
     const X = Float32Array.from([10, 0, 0, 1, 1, 1]);
     expect(Array.from(representatives(X, 3, 2, new Int32Array(3)))).toEqual([0]);
+    // A centre that cancels to exactly 0 (numpy: NaN distances, argmin → first): the first member.
+    expect(Array.from(representatives(Float32Array.from([1, -1, 2, -2]), 4, 1, new Int32Array(4)))).toEqual([0]);
     // Two identical vectors: both at distance 0 → the smaller index.
     expect(Array.from(representatives(Float32Array.from([1, 2, 3, 4, 1, 2]), 3, 2, Int32Array.from([0, 1, 0])))).toEqual([0, 1]);
   });
