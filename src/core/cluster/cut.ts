@@ -10,6 +10,7 @@
  * Labels are canonical: clusters are numbered 0, 1, … in order of their smallest member, so two
  * partitions are equal exactly when their label arrays are equal.
  */
+import { compressingFind } from './union-find.ts';
 
 /** Checks Z's shape against n; returns the number of merges. */
 function merges(Z: Float64Array, n: number): number {
@@ -27,16 +28,7 @@ function applyMerges(Z: Float64Array, n: number, applied: number): Int32Array {
   // resolved to the union-find without materialising members.
   const leafOf = new Int32Array(2 * n - 1);
   for (let i = 0; i < n; i++) leafOf[i] = i;
-  const find = (v: number): number => {
-    let root = v;
-    while (parent[root] !== root) root = parent[root];
-    while (parent[v] !== root) {
-      const next = parent[v];
-      parent[v] = root;
-      v = next;
-    }
-    return root;
-  };
+  const find = compressingFind(parent);
   for (let r = 0; r < applied; r++) {
     const a = Z[4 * r];
     const b = Z[4 * r + 1];

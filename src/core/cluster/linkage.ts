@@ -29,6 +29,7 @@
  */
 import { condensedRowStart, condensedSize } from './cosine.ts';
 import { ClusterCancelledError, POLL_WORK, type ProgressOptions } from './progress.ts';
+import { compressingFind } from './union-find.ts';
 
 export interface LinkageOptions extends ProgressOptions {
   /**
@@ -171,16 +172,7 @@ function sortAndLabel(raw: Float64Array, n: number): Float64Array {
   const parent = new Int32Array(2 * n - 1);
   for (let i = 0; i < parent.length; i++) parent[i] = i;
   const clusterSize = new Int32Array(2 * n - 1).fill(1);
-  const find = (v: number): number => {
-    let root = v;
-    while (parent[root] !== root) root = parent[root];
-    while (parent[v] !== root) {
-      const next = parent[v];
-      parent[v] = root;
-      v = next;
-    }
-    return root;
-  };
+  const find = compressingFind(parent);
 
   const Z = new Float64Array(m * 4);
   for (let r = 0; r < m; r++) {
