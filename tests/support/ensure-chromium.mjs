@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Makes sure the two system tools the browser tests need are present: a Chromium for Playwright to
-// drive (we never download one with `npx playwright install`; it fails on these machines) and Info-ZIP
+// drive (we never let Playwright download its own browser; that fails on these machines) and Info-ZIP
 // `unzip` to check the exported zips. As root with apt-get it installs what is missing; otherwise it
 // says exactly what to install and exits 1. Plain Node ESM, no dependencies.
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
@@ -62,7 +62,7 @@ function main() {
           `ensure-chromium: missing ${missing.join(' and ')}. Install with (as root, Debian/Ubuntu):`,
           `    apt-get update && apt-get install -y ${missing.join(' ')}`,
           'or point CHROMIUM_PATH at an existing Chromium/Chrome binary.',
-          'Do not use `npx playwright install`: the tests drive the system Chromium.',
+          'Do not let Playwright download a browser: the tests drive the system Chromium.',
         ].join('\n'),
       );
       process.exit(1);
