@@ -1,9 +1,9 @@
 import type { NearLinkage } from './groups.ts';
+import { KEEPER_RULES } from './keeper.ts';
 import { HASH_KINDS, type HashKind, type KeeperRule } from './types.ts';
 
 export type Mode = 'exact' | 'near';
 export const MODES: readonly Mode[] = ['exact', 'near'];
-export const KEEPER_RULES: readonly KeeperRule[] = ['resolution', 'filesize', 'shortest-path'];
 
 export interface Settings {
   mode: Mode;
@@ -27,7 +27,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze<Settings>({
   mode: 'near',
   hash: 'phash',
   threshold: 10,
-  keeper: ['resolution', 'filesize', 'shortest-path'],
+  keeper: [...KEEPER_RULES],
   linkage: 'keeper',
   perClass: false,
   includeImages: false,
