@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_MODELS_BASE, modelFileUrl, type FetchLike, type ModelEntry, type ModelFile } from './registry.ts';
+import { sha256Hex } from '../core/sha256.ts';
 
 /** A loaded model and the registry entry that describes how to feed it. */
 export interface Embedder {
@@ -38,14 +39,7 @@ function isIOHandler(x: unknown): x is tf.io.IOHandler {
   return typeof x === 'object' && x !== null && typeof (x as tf.io.IOHandler).load === 'function';
 }
 
-function hex(buf: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** SHA-256 of `bytes` as lower-case hex, with Web Crypto (browser, worker and Node ≥ 20). */
-export async function sha256Hex(bytes: ArrayBuffer | Uint8Array): Promise<string> {
-  return hex(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
-}
+export { sha256Hex };
 
 async function fetchVerified(file: ModelFile, baseUrl: string, fetchFn: FetchLike, signal?: AbortSignal): Promise<ArrayBuffer> {
   const url = modelFileUrl(baseUrl, file.path);

@@ -4,7 +4,7 @@ import type { SkipReason } from '../../core/types.ts';
 import type { FeatureStore, StoredFeatures } from '../../store/feature-store.ts';
 import { FEATURE_VERSION } from '../../store/schema.ts';
 import { decodeImage, makeThumbnail } from './decode.ts';
-import { sha256Hex } from './sha256.ts';
+import { sha256Hex } from '../../core/sha256.ts';
 
 export type FileAnalysis =
   | { ok: true; sha256: string; cached: boolean; features: StoredFeatures }

@@ -52,17 +52,8 @@ export function loadRefSet(name: string): RefSet {
   return { name, n: labels.n, dim: labels.dim, X: X.data, Z: Z.data, k: labels.k };
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../rng.ts';
+export { rng };
 
 /** Standard normal samples (Box–Muller). */
 export function gaussian(seed: number, count: number): Float32Array {

@@ -46,17 +46,8 @@ export function naiveFlipDistance(h: Hash64[], m: Hash64[] | null, i: number, j:
   return d;
 }
 
-/** Deterministic PRNG (mulberry32) for the benchmark-sized inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../rng.ts';
+export { rng };
 
 export function randomHashes(n: number, seed: number): Hash64[] {
   const r = rng(seed);

@@ -72,12 +72,11 @@ function applyPicks(
 }
 
 describe('computeSelection', () => {
-  it('counts sum to n, per label too; every item gets exactly one status', () => {
+  it('counts sum to n, per label too; every item gets exactly one status (either linkage)', () => {
     fc.assert(
-      fc.property(scenario, ({ items, t, keeperPicks, alsoPicks }) => {
+      fc.property(scenario, fc.constantFrom('keeper' as const, 'strict' as const), ({ items, t, keeperPicks, alsoPicks }, linkage) => {
         const analysed = items.filter((it) => !it.skip);
-        // Strict groups: there any member is a valid keeper, so a user's pick stays within t.
-        const groups = buildGroups(analysed, { mode: 'near', hash: 'phash', threshold: t, linkage: 'strict' });
+        const groups = buildGroups(analysed, { mode: 'near', hash: 'phash', threshold: t, linkage });
         const o = applyPicks(groups, analysed, keeperPicks, alsoPicks);
         const sel = computeSelection(items, groups, o, { hash: 'phash', threshold: t });
         const c = sel.counts;
