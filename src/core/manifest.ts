@@ -7,16 +7,49 @@
  * does not). Everything is sorted so that two exports of the same decisions are byte-identical
  * apart from createdAt. Files are identified by relative path, not by run-local ids.
  */
-import type { Group, GroupKind, GroupMode, NearLinkage } from './groups.ts';
+import type { Group, GroupKind, NearLinkage } from './groups.ts';
 import { comparePaths } from './keeper.ts';
 import type { Counts, ItemStatusKind, Selection } from './selection.ts';
+import type { Mode, SemanticCut } from './settings.ts';
 import type { HashKind, KeeperRule } from './types.ts';
 
-export const MANIFEST_SCHEMA_VERSION = 1;
+/**
+ * 2: semantic mode (mode 'semantic', group kind 'semantic', distances may be fractional cosine
+ * distances), the embedding model and backend, per-class semantic statistics.
+ */
+export const MANIFEST_SCHEMA_VERSION = 2;
 export const TOOL_NAME = 'winnow';
 
+/** Which network turned images into vectors, and on what. */
+export interface ManifestEmbedding {
+  model: { id: string; version: string; name: string; dim: number };
+  /** The TensorFlow.js backend that ran it (webgpu, webgl, wasm, cpu). */
+  backend: string;
+  /** Whether the run's mean embedding was subtracted before cosine (raw cosine is squeezed into a narrow band). */
+  centred: boolean;
+}
+
+export interface ManifestSemanticSettings {
+  cut: SemanticCut;
+  /** Fraction of each class kept (cut 'keep'). */
+  keep: number;
+  keepByClass: Record<string, number>;
+  /** Largest cosine distance inside a group (cut 'distance'). */
+  distance: number;
+}
+
+/** The paper's Table 1 row for one class. */
+export interface ManifestClassStat {
+  label: string;
+  n: number;
+  kept: number;
+  groups: number;
+  /** Mean cosine distance of removed members to their kept image, over groups of size > 1; null without such groups. */
+  meanDissimilarity: number | null;
+}
+
 export interface ManifestSettings {
-  mode: GroupMode;
+  mode: Mode;
   hash: HashKind;
   threshold: number;
   keeperRule: KeeperRule[];
@@ -27,6 +60,13 @@ export interface ManifestSettings {
   mirror: boolean;
   /** Whether the kept images themselves were put into the zip. */
   includeImages?: boolean;
+  /** Whether embeddings.npy and features.csv were put into the zip. */
+  includeFeatures?: boolean;
+  /** Near mode: cosine similarity at or above which two images pair up through their embeddings. */
+  similarity?: number;
+  semantic?: ManifestSemanticSettings;
+  /** Present whenever embeddings took part in the grouping. */
+  embedding?: ManifestEmbedding;
 }
 
 /** Settings as callers pass them: mirror and linkage default as in buildGroups. */
@@ -54,6 +94,8 @@ export interface ManifestInput {
   groups: readonly Group[];
   /** computeSelection over the same files and groups. */
   selection: Selection;
+  /** Semantic mode: per-class statistics, in any order. */
+  classStats?: readonly ManifestClassStat[];
 }
 
 export interface ManifestFile {
@@ -88,8 +130,10 @@ export interface ManifestGroup {
 }
 
 export interface ManifestSummary extends Counts {
-  groups: { total: number; exact: number; near: number; crossClass: number };
+  groups: { total: number; exact: number; near: number; semantic: number; crossClass: number };
   byLabel: Record<string, Counts>;
+  /** Semantic mode: one row per class, sorted by label. */
+  classes?: ManifestClassStat[];
 }
 
 export interface Manifest {
@@ -171,9 +215,11 @@ export function buildManifest(input: ManifestInput): Manifest {
       perClass: input.settings.perClass,
       linkage: input.settings.linkage ?? 'keeper',
       mirror: input.settings.mirror ?? true,
-      ...(input.settings.includeImages === undefined
-        ? {}
-        : { includeImages: input.settings.includeImages }),
+      ...optional('includeImages', input.settings.includeImages),
+      ...optional('includeFeatures', input.settings.includeFeatures),
+      ...optional('similarity', input.settings.similarity),
+      ...optional('semantic', input.settings.semantic && { ...input.settings.semantic, keepByClass: sortedRecord(input.settings.semantic.keepByClass) }),
+      ...optional('embedding', input.settings.embedding && { ...input.settings.embedding, model: { ...input.settings.embedding.model } }),
     },
     summary: {
       total,
@@ -184,13 +230,27 @@ export function buildManifest(input: ManifestInput): Manifest {
         total: outGroups.length,
         exact: outGroups.filter((g) => g.kind === 'exact').length,
         near: outGroups.filter((g) => g.kind === 'near').length,
+        semantic: outGroups.filter((g) => g.kind === 'semantic').length,
         crossClass: outGroups.filter((g) => g.crossClass).length,
       },
       byLabel,
+      ...optional('classes', input.classStats && [...input.classStats].sort((a, b) => comparePaths(a.label, b.label)).map((c) => ({ ...c }))),
     },
     files: outFiles,
     groups: outGroups,
   };
+}
+
+/** `{ key: value }` when the value is defined, else nothing, so absent settings stay absent. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
+
+function sortedRecord<V>(record: Record<string, V>): Record<string, V> {
+  // Null prototype: a label may be '__proto__'.
+  const out: Record<string, V> = Object.create(null);
+  for (const key of Object.keys(record).sort(comparePaths)) out[key] = record[key];
+  return out;
 }
 
 // eslint-disable-next-line no-control-regex

@@ -25,8 +25,15 @@ export interface KeptFile {
   lastModified?: Date | number;
 }
 
+/** A further document at the root of the zip, after the texts (e.g. embeddings.npy). */
+export interface ExtraDocument {
+  name: (typeof FEATURE_DOCUMENT_NAMES)[number];
+  data: string | Uint8Array;
+}
+
 export interface ExportStreamOptions {
   documents: ExportTexts;
+  extras?: readonly ExtraDocument[];
   /** Images to include, read one at a time; omit for a manifest-only export. */
   keptFiles?: AsyncIterable<KeptFile> | Iterable<KeptFile>;
   signal?: AbortSignal;
@@ -36,13 +43,15 @@ export interface ExportStreamOptions {
   onEntry?: (path: string, entryName: string | null) => void;
 }
 
-export const DOCUMENT_NAMES = ['manifest.json', 'kept.txt', 'removed.txt', 'groups.csv'] as const;
+export const FEATURE_DOCUMENT_NAMES = ['embeddings.npy', 'features.csv'] as const;
+/** Names an image can never take, whether or not this export writes them, so paths do not depend on options. */
+export const DOCUMENT_NAMES = ['manifest.json', 'kept.txt', 'removed.txt', 'groups.csv', ...FEATURE_DOCUMENT_NAMES] as const;
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The export was aborted.', 'AbortError');
 }
 
-type ZipInput = { input: string | Blob; name: string; lastModified: Date | number; size?: number };
+type ZipInput = { input: string | Blob | Uint8Array; name: string; lastModified: Date | number; size?: number };
 
 async function* entries(options: ExportStreamOptions): AsyncGenerator<ZipInput> {
   const { documents, keptFiles, signal } = options;
@@ -56,6 +65,10 @@ async function* entries(options: ExportStreamOptions): AsyncGenerator<ZipInput> 
   for (const [name, text] of texts) {
     if (signal?.aborted) throw abortReason(signal);
     yield { input: text, name, lastModified: when };
+  }
+  for (const extra of options.extras ?? []) {
+    if (signal?.aborted) throw abortReason(signal);
+    yield { input: extra.data, name: extra.name, lastModified: when };
   }
   if (!keptFiles) return;
   // Images may not take the documents' names, whatever they were called.
@@ -74,7 +87,8 @@ async function* entries(options: ExportStreamOptions): AsyncGenerator<ZipInput> 
 }
 
 /**
- * A ReadableStream of the zip bytes: manifest.json, kept.txt, removed.txt, groups.csv, then the
+ * A ReadableStream of the zip bytes: manifest.json, kept.txt, removed.txt, groups.csv, the extras
+ * (embeddings.npy, features.csv) when asked for, then the
  * kept images under their (sanitised) relative paths. Aborting the signal errors the stream and
  * stops reading files, also in the middle of a large one.
  */

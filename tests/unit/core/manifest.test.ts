@@ -203,19 +203,68 @@ describe('manifest', () => {
     const good = JSON.parse(documents(s, 0).docs.manifestJson);
     expect(validate(schema, good)).toEqual([]);
     const broken = structuredClone(good);
-    broken.schemaVersion = 2;
+    broken.schemaVersion = 1;
     delete broken.files[0].status;
     broken.files[1].distance = 'far';
     broken.settings.extra = true;
     broken.groups[0].members = broken.groups[0].members.slice(0, 1);
     expect(validate(schema, broken)).toEqual([
-      '$.schemaVersion: expected 1',
+      '$.schemaVersion: expected 2',
       '$.settings: unexpected property extra',
       '$.files[0]: missing status',
-      '$.files[1].distance: expected integer|null, got string',
+      '$.files[1].distance: expected number|null, got string',
       '$.groups[0].members: fewer than 2 items',
     ]);
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.properties.schemaVersion.const).toBe(MANIFEST_SCHEMA_VERSION);
+  });
+});
+
+describe('manifest in semantic mode', () => {
+  it('records the model, the semantic settings and Table 1, and validates', () => {
+    const files = ['cats/a.jpg', 'cats/b.jpg', 'cats/c.jpg', 'dogs/d.jpg'].map((path, id) => ({
+      id,
+      path,
+      label: path.split('/')[0],
+      size: 100 + id,
+      sha256: sha(id),
+      width: 32,
+      height: 32,
+      skip: null,
+    }));
+    const groups = [
+      { id: 1, kind: 'semantic' as const, members: [1, 0, 2], keeper: 1, distances: { 1: 0, 0: 0.0125, 2: 0.25 }, labels: ['cats'], crossClass: false },
+    ];
+    const selection = computeSelection(files, groups, NO_OVERRIDES, { hash: 'phash', threshold: 0 });
+    const settings = {
+      mode: 'semantic' as const,
+      hash: 'phash' as const,
+      threshold: 10,
+      keeperRule: ['resolution' as const],
+      perClass: true,
+      semantic: { cut: 'keep' as const, keep: 0.5, keepByClass: { dogs: 1, cats: 0.34 }, distance: 0.1 },
+      embedding: { model: { id: 'mobilenetv2-mid', version: '4.4.0', name: 'MobileNetV2Mid', dim: 1792 }, backend: 'wasm', centred: true },
+      includeFeatures: true,
+    };
+    const classStats = [
+      { label: 'dogs', n: 1, kept: 1, groups: 0, meanDissimilarity: null },
+      { label: 'cats', n: 3, kept: 1, groups: 1, meanDissimilarity: 0.13125 },
+    ];
+    const docs = buildExportDocuments({ toolVersion: '0.2.0', createdAt: '2026-11-23T00:00:00.000Z', settings, files, groups, selection, classStats });
+    const json = JSON.parse(docs.manifestJson);
+    expect(validate(schema, json)).toEqual([]);
+    expect(json.settings.mode).toBe('semantic');
+    expect(Object.keys(json.settings.semantic.keepByClass)).toEqual(['cats', 'dogs']);
+    expect(json.settings.embedding.model.dim).toBe(1792);
+    expect(json.summary.groups).toMatchObject({ total: 1, semantic: 1, near: 0, exact: 0 });
+    expect(json.summary.classes.map((c: { label: string }) => c.label)).toEqual(['cats', 'dogs']);
+    const c = json.files.find((f: { path: string }) => f.path === 'cats/c.jpg');
+    expect(c).toMatchObject({ status: 'removed', groupKind: 'semantic', keeper: 'cats/b.jpg', distance: 0.25 });
+    expect(json.files.find((f: { path: string }) => f.path === 'dogs/d.jpg')).toMatchObject({ status: 'kept', group: null });
+    // A hash-mode manifest carries none of the semantic fields.
+    const s = scenario(['a.jpg', 'b.jpg'], ['0000000000000000'], [0, 0], ['', ''], [false, false]);
+    const plain = JSON.parse(documents(s, 0).docs.manifestJson);
+    expect(plain.settings.embedding).toBeUndefined();
+    expect(plain.summary.classes).toBeUndefined();
   });
 });

@@ -35,6 +35,31 @@ function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
 }
 
 describe('makeExportStream', () => {
+  it('puts embeddings.npy and features.csv after the texts, byte for byte, and keeps images off those names', async () => {
+    const npy = bytes(1000, 42);
+    const zip = await readAll(
+      makeExportStream({
+        documents: docs,
+        extras: [
+          { name: 'embeddings.npy', data: npy },
+          { name: 'features.csv', data: 'row,path,sha256,label\r\n' },
+        ],
+        keptFiles: [{ path: 'embeddings.npy', file: new Blob([bytes(10, 1)]) }],
+      }),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'winnow-zip-features-'));
+    const file = join(dir, 'features.zip');
+    writeFileSync(file, zip);
+    try {
+      const names = execFileSync(UNZIP, ['-Z1', file], { env, encoding: 'utf8' }).split('\n').filter(Boolean);
+      expect(names).toEqual(['manifest.json', 'kept.txt', 'removed.txt', 'groups.csv', 'embeddings.npy', 'features.csv', 'embeddings (2).npy']);
+      const extracted = execFileSync(UNZIP, ['-p', file, 'embeddings.npy'], { env });
+      expect(Buffer.compare(extracted, Buffer.from(npy))).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes a zip that unzip accepts, with sanitised, unique entry names', async () => {
     const files: KeptFile[] = [
       { path: 'cats/ünï 🐶.jpg', file: new File([bytes(5000, 1)], 'x.jpg', { lastModified: Date.UTC(2024, 0, 2) }) },
