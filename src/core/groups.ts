@@ -33,7 +33,8 @@ export interface GroupItem extends KeeperCandidate {
 }
 
 export type GroupMode = 'exact' | 'near';
-export type GroupKind = 'exact' | 'near';
+/** 'semantic': one cluster of embeddings (src/core/semantic.ts); distances are cosine, not Hamming. */
+export type GroupKind = 'exact' | 'near' | 'semantic';
 
 export interface GroupOptions {
   mode: GroupMode;
@@ -48,6 +49,17 @@ export interface GroupOptions {
   mirror?: boolean;
   /** How near pairs become groups; see NearLinkage. Default 'keeper'. */
   linkage?: NearLinkage;
+  /** Pairs of item positions whose embeddings are alike (see PrepareOptions.similarPairs). */
+  similarPairs?: readonly SimilarItemPair[];
+  /** Embedding pairs at or above this cosine similarity also make near-duplicates. */
+  similarity?: number;
+}
+
+/** Two items (positions in the items array, a ≠ b) and the cosine similarity of their embeddings. */
+export interface SimilarItemPair {
+  a: number;
+  b: number;
+  similarity: number;
 }
 
 /**
@@ -88,6 +100,10 @@ export interface PreparedGrouping {
   mirroredTable: Uint32Array | null;
   /** Pairs of classes within maxThreshold (class indices). */
   pairs: NearPair[];
+  /** Pairs of classes whose embeddings are at least minSimilarity alike, with their hash distance as d. */
+  similar: (NearPair & { similarity: number })[];
+  /** Lowest similarity the embedding pairs were kept at; Infinity when there were none. */
+  minSimilarity: number;
   /** Largest threshold groupsFromPrepared accepts in 'near' mode; -1 if prepared for 'exact'. */
   maxThreshold: number;
 }
@@ -98,6 +114,12 @@ export interface PrepareOptions {
   mirror?: boolean;
   /** Pairs are searched up to this distance. Negative: exact grouping only (hashes not read). */
   maxThreshold: number;
+  /**
+   * Pairs found by comparing CNN embeddings (item positions), all at or above `minSimilarity`.
+   * They catch what a global hash misses (crops, small rotations). Ignored in 'exact' mode.
+   */
+  similarPairs?: readonly SimilarItemPair[];
+  minSimilarity?: number;
 }
 
 /** Collapses byte-identical items into classes (the first item of each is its representative). */
@@ -152,6 +174,28 @@ export function prepareGrouping(
       );
     }
   }
+  const similar: PreparedGrouping['similar'] = [];
+  let minSimilarity = Infinity;
+  if (table !== null && options.similarPairs && options.similarPairs.length > 0) {
+    minSimilarity = options.minSimilarity ?? -Infinity;
+    // One edge per pair of content classes, at the best similarity any of their copies reached.
+    const best = new Map<number, number>();
+    for (const p of options.similarPairs) {
+      if (!(p.similarity >= minSimilarity)) continue;
+      let a = classOf[p.a];
+      let b = classOf[p.b];
+      if (a === b || a === undefined || b === undefined) continue;
+      if (perClass && items[p.a].label !== items[p.b].label) continue;
+      if (a > b) [a, b] = [b, a];
+      const key = a * classes.length + b;
+      best.set(key, Math.max(p.similarity, best.get(key) ?? -Infinity));
+    }
+    for (const [key, similarity] of best) {
+      const a = Math.floor(key / classes.length);
+      const b = key % classes.length;
+      similar.push({ a, b, d: flipDistanceAt(table, mirroredTable, a, b), similarity });
+    }
+  }
   return {
     items,
     hash: options.hash,
@@ -162,6 +206,8 @@ export function prepareGrouping(
     table,
     mirroredTable,
     pairs,
+    similar,
+    minSimilarity,
     maxThreshold,
   };
 }
@@ -171,6 +217,8 @@ export interface CutOptions {
   threshold: number;
   keeperRule?: readonly KeeperRule[];
   linkage?: NearLinkage;
+  /** Also link classes whose embeddings reach this similarity (≥ the prepared minimum); omit for hashes only. */
+  similarity?: number;
 }
 
 /** Groups at a threshold ≤ the prepared maximum. Cost is linear in pairs + items. */
@@ -186,10 +234,20 @@ export function groupsFromPrepared(prep: PreparedGrouping, options: CutOptions):
         `threshold ${options.threshold} is above the prepared maximum ${prep.maxThreshold}`,
       );
     }
+    // An edge is a near pair when its hashes are within the threshold or its embeddings are alike;
+    // both kinds are filtered here, so the grouping itself runs with no threshold of its own.
+    let edges: NearPair[] = prep.pairs.filter((p) => p.d <= options.threshold);
+    if (options.similarity !== undefined && prep.similar.length > 0) {
+      if (options.similarity < prep.minSimilarity) {
+        throw new RangeError(`similarity ${options.similarity} is below the prepared minimum ${prep.minSimilarity}`);
+      }
+      const bar = options.similarity;
+      edges = edges.concat(prep.similar.filter((p) => p.similarity >= bar && p.d > options.threshold));
+    }
     const classGroups =
       options.linkage === 'strict'
-        ? groupWithinThreshold(classes.length, prep.pairs, options.threshold)
-        : groupAroundKeepers(classes.length, prep.pairs, options.threshold, classRanks(prep, cmp));
+        ? groupWithinThreshold(classes.length, edges, Infinity)
+        : groupAroundKeepers(classes.length, edges, Infinity, classRanks(prep, cmp));
     for (const classGroup of classGroups) {
       const positions: number[] = [];
       for (const c of classGroup) {
@@ -263,6 +321,8 @@ export function buildGroups(items: readonly GroupItem[], options: GroupOptions):
     perClass: options.perClass,
     mirror: options.mirror,
     maxThreshold: options.mode === 'near' ? Math.max(0, options.threshold) : -1,
+    similarPairs: options.similarPairs,
+    minSimilarity: options.similarity,
   });
   return groupsFromPrepared(prep, options);
 }

@@ -252,3 +252,84 @@ describe('buildGroups', () => {
     expect(g.distances).toEqual({ 0: 0, 1: 1 });
   });
 });
+
+describe('near-duplicates through embeddings', () => {
+  /** Random similarity pairs between item positions, as the embedding search would report them. */
+  const withPairs = itemsArb.chain((items) =>
+    fc.tuple(
+      fc.constant(items),
+      items.length < 2
+        ? fc.constant([])
+        : fc.array(
+            fc.record({
+              a: fc.integer({ min: 0, max: items.length - 1 }),
+              b: fc.integer({ min: 0, max: items.length - 1 }),
+              similarity: fc.integer({ min: 50, max: 100 }).map((n) => n / 100),
+            }),
+            { maxLength: 12 },
+          ),
+    ),
+  );
+
+  it('every member is within the hash threshold of its keeper or embedding-alike to it; hash-only grouping is unchanged without pairs', () => {
+    fc.assert(
+      fc.property(withPairs, fc.integer({ min: 0, max: 12 }), fc.boolean(), fc.constantFrom(0.7, 0.9), (arg, t, perClass, bar) => {
+        const [items, pairs] = arg;
+        const groups = buildGroups(items, { mode: 'near', hash: 'phash', threshold: t, perClass, similarPairs: pairs, similarity: bar });
+        const pos = new Map(items.map((it, i) => [it.id, i]));
+        const hs = items.map((it) => it.hashes.phash);
+        const ms = items.map((it) => it.mirrored.phash);
+        const alike = (x: number, y: number) =>
+          items[x].sha256 === items[y].sha256 ||
+          pairs.some(
+            (p) =>
+              p.similarity >= bar &&
+              ((items[p.a].sha256 === items[x].sha256 && items[p.b].sha256 === items[y].sha256) ||
+                (items[p.b].sha256 === items[x].sha256 && items[p.a].sha256 === items[y].sha256)),
+          );
+        const seen = new Set<number>();
+        for (const g of groups) {
+          const k = pos.get(g.keeper)!;
+          for (const m of g.members) {
+            expect(seen.has(m)).toBe(false);
+            seen.add(m);
+            const i = pos.get(m)!;
+            if (perClass) expect(items[i].label).toBe(items[k].label);
+            expect(naiveFlipDistance(hs, ms, k, i) <= t || alike(k, i)).toBe(true);
+            expect(g.distances[m]).toBe(items[i].sha256 === items[k].sha256 ? 0 : naiveFlipDistance(hs, ms, k, i));
+          }
+        }
+        // Pairs below the bar change nothing.
+        const below = pairs.map((p) => ({ ...p, similarity: bar - 0.01 }));
+        expect(buildGroups(items, { mode: 'near', hash: 'phash', threshold: t, perClass, similarPairs: below, similarity: bar })).toEqual(
+          buildGroups(items, { mode: 'near', hash: 'phash', threshold: t, perClass }),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a preparation at a lower bar re-cuts to the same groups as a fresh one at the higher bar', () => {
+    fc.assert(
+      fc.property(withPairs, fc.integer({ min: 0, max: 12 }), (arg, t) => {
+        const [items, pairs] = arg;
+        const prep = prepareGrouping(items, { hash: 'phash', maxThreshold: 16, similarPairs: pairs, minSimilarity: 0.6 });
+        for (const bar of [0.6, 0.8, 0.95]) {
+          expect(groupsFromPrepared(prep, { mode: 'near', threshold: t, similarity: bar })).toEqual(
+            buildGroups(items, { mode: 'near', hash: 'phash', threshold: t, similarPairs: pairs, similarity: bar }),
+          );
+        }
+        if (prep.similar.length > 0) expect(() => groupsFromPrepared(prep, { mode: 'near', threshold: t, similarity: 0.5 })).toThrow(RangeError);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a crop the hash misses joins its original through the embedding pair', () => {
+    const items = [item(1, { h: '0000000000000000', width: 200 }), item(2, { h: '00000000ffffffff', width: 100 })];
+    expect(buildGroups(items, { mode: 'near', hash: 'phash', threshold: 10 })).toEqual([]);
+    const groups = buildGroups(items, { mode: 'near', hash: 'phash', threshold: 10, similarPairs: [{ a: 1, b: 0, similarity: 0.97 }], similarity: 0.9 });
+    expect(groups).toHaveLength(1);
+    expect(groups[0]).toMatchObject({ kind: 'near', keeper: 1, members: [1, 2], distances: { 1: 0, 2: 32 } });
+  });
+});
