@@ -1,16 +1,36 @@
 /**
- * The feature store: features and known failures by sha256, in IndexedDB when the browser allows it,
- * in memory when it does not. Opening never throws and no method throws for a storage problem: the
- * store degrades to memory and says so in `status`, because losing the cache must never stop a run
- * or lose a result that was already computed.
+ * The feature store: features and known failures by sha256, embeddings by model and sha256, and the
+ * user's own models; in IndexedDB when the browser allows it, in memory when it does not. Opening
+ * never throws and no method throws for a storage problem: the store degrades to memory and says so
+ * in `status`, because losing the cache must never stop a run or lose a result that was already
+ * computed.
  *
  * Used from the main thread and from workers (each opens its own connection), so it touches only
  * indexedDB, navigator.storage and timers: no window, no document.
  */
 import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import { DB_NAME, DB_VERSION, FEATURE_VERSION, migrate, type StoredFailure, type StoredFeatures, type WinnowDB } from './schema.ts';
+import {
+  DB_NAME,
+  DB_VERSION,
+  FEATURE_VERSION,
+  migrate,
+  type StoredEmbedding,
+  type StoredFailure,
+  type StoredFeatures,
+  type StoredModel,
+  type WinnowDB,
+} from './schema.ts';
 
-export type { StoredFailure, StoredFeatures } from './schema.ts';
+export type { StoredEmbedding, StoredFailure, StoredFeatures, StoredModel } from './schema.ts';
+
+/** A stored model without its bytes: enough to list and choose one. */
+export type ModelSummary = Omit<StoredModel, 'weights' | 'modelJson'>;
+
+/** One vector to store under a model; the store stamps the time. */
+export interface EmbeddingRow {
+  sha256: string;
+  vector: Float32Array;
+}
 
 export interface StoreStatus {
   /** True while results are written to IndexedDB and survive a reload; false when kept in memory only. */
@@ -36,9 +56,17 @@ export interface FeatureBackend {
   putFailure(failure: StoredFailure): Promise<void>;
   getMeta(key: string): Promise<unknown>;
   setMeta(key: string, value: unknown): Promise<void>;
+  /** Vectors found under this model, by sha256. */
+  getEmbeddings(modelKey: string, sha256s: readonly string[]): Promise<Map<string, Float32Array>>;
+  putEmbeddings(modelKey: string, rows: readonly EmbeddingRow[]): Promise<void>;
+  listModels(): Promise<ModelSummary[]>;
+  getModel(id: string): Promise<StoredModel | undefined>;
+  putModel(model: StoredModel): Promise<void>;
+  /** The model and every vector it made. */
+  deleteModel(id: string): Promise<void>;
   /** Entries of the current FEATURE_VERSION. */
   count(): Promise<number>;
-  /** Features and failures; meta (settings) stays. */
+  /** Features, failures and embeddings; meta (settings) and models stay. */
   clear(): Promise<void>;
   /** Deletes entries of any other FEATURE_VERSION; returns how many. */
   purgeStale(): Promise<number>;
@@ -92,6 +120,35 @@ function openFailureMessage(error: unknown): string {
 }
 
 const isCurrent = (value: { featureVersion: number } | undefined): boolean => value?.featureVersion === FEATURE_VERSION;
+
+const unreadable = (error: unknown): string => `Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`;
+
+/**
+ * The vector's own bytes. Structured clone keeps a view's whole buffer, so a row cut from a batch
+ * would otherwise store the entire batch with it.
+ */
+function ownBytes(vector: Float32Array): Float32Array {
+  return vector.byteOffset === 0 && vector.byteLength === vector.buffer.byteLength ? vector : vector.slice();
+}
+
+function summary(model: StoredModel): ModelSummary {
+  const { weights: _weights, modelJson: _modelJson, ...rest } = model;
+  return rest;
+}
+
+const byCreation = (a: ModelSummary, b: ModelSummary): number => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Every embedding key whose modelKey is `${id}@…`. Keys are [modelKey, sha256] and arrays compare
+ * element by element, so these are the keys from [`${id}@`] up to, not including, [`${id}A`]
+ * ('A' is the character after '@').
+ */
+function modelVectorsRange(id: string): IDBKeyRange {
+  return IDBKeyRange.bound([`${id}@`], [`${id}A`], false, true);
+}
+
+/** `${id}@…` is one of this model's keys. */
+const madeBy = (modelKey: string, id: string): boolean => modelKey.startsWith(`${id}@`);
 
 /**
  * Runs the requests `work` issues on `tx` and waits for the commit. Every promise is awaited together,
@@ -149,13 +206,49 @@ class IdbBackend implements FeatureBackend {
     await this.db.put('meta', value, key);
   }
 
+  async getEmbeddings(modelKey: string, sha256s: readonly string[]): Promise<Map<string, Float32Array>> {
+    const tx = this.db.transaction('embeddings', 'readonly');
+    const [values] = await Promise.all([Promise.all(sha256s.map((sha256) => tx.store.get([modelKey, sha256]))), tx.done]);
+    const found = new Map<string, Float32Array>();
+    values.forEach((value, i) => value?.vector instanceof Float32Array && found.set(sha256s[i], value.vector));
+    return found;
+  }
+
+  putEmbeddings(modelKey: string, rows: readonly EmbeddingRow[]): Promise<void> {
+    const tx = this.db.transaction('embeddings', 'readwrite', { durability: 'relaxed' });
+    const computedAt = Date.now();
+    return inTransaction(tx, (t) => rows.map(({ sha256, vector }) => t.store.put({ modelKey, sha256, vector: ownBytes(vector), computedAt })));
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    // A cursor, not getAll: only one model's weights are held at a time while listing.
+    const tx = this.db.transaction('models', 'readonly');
+    const found: ModelSummary[] = [];
+    for await (const cursor of tx.store) found.push(summary(cursor.value));
+    await tx.done;
+    return found;
+  }
+
+  getModel(id: string): Promise<StoredModel | undefined> {
+    return this.db.get('models', id);
+  }
+
+  async putModel(model: StoredModel): Promise<void> {
+    await this.db.put('models', model);
+  }
+
+  deleteModel(id: string): Promise<void> {
+    const tx = this.db.transaction(['models', 'embeddings'], 'readwrite');
+    return inTransaction(tx, (t) => [t.objectStore('models').delete(id), t.objectStore('embeddings').delete(modelVectorsRange(id))]);
+  }
+
   count(): Promise<number> {
     return this.db.countFromIndex('features', 'featureVersion', FEATURE_VERSION);
   }
 
   clear(): Promise<void> {
-    const tx = this.db.transaction(['features', 'failures'], 'readwrite');
-    return inTransaction(tx, (t) => [t.objectStore('features').clear(), t.objectStore('failures').clear()]);
+    const tx = this.db.transaction(['features', 'failures', 'embeddings'], 'readwrite');
+    return inTransaction(tx, (t) => [t.objectStore('features').clear(), t.objectStore('failures').clear(), t.objectStore('embeddings').clear()]);
   }
 
   async purgeStale(): Promise<number> {
@@ -180,11 +273,17 @@ class IdbBackend implements FeatureBackend {
   }
 }
 
-/** The fallback, and the overflow once IndexedDB is full. Values are kept as given (Blobs included). */
+/**
+ * The fallback, and the overflow once IndexedDB is full. Values are kept as given (Blobs included),
+ * except vectors, which are copied: the caller may transfer or reuse the buffer they came in.
+ */
 export class MemoryBackend implements FeatureBackend {
   private readonly features = new Map<string, StoredFeatures>();
   private readonly failures = new Map<string, StoredFailure>();
   private readonly meta = new Map<string, unknown>();
+  /** modelKey → sha256 → vector. */
+  private readonly embeddings = new Map<string, Map<string, StoredEmbedding>>();
+  private readonly models = new Map<string, StoredModel>();
 
   async getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>> {
     const found = new Map<string, StoredFeatures>();
@@ -215,6 +314,41 @@ export class MemoryBackend implements FeatureBackend {
     this.meta.set(key, value);
   }
 
+  async getEmbeddings(modelKey: string, sha256s: readonly string[]): Promise<Map<string, Float32Array>> {
+    const found = new Map<string, Float32Array>();
+    const rows = this.embeddings.get(modelKey);
+    if (!rows) return found;
+    for (const sha256 of sha256s) {
+      const row = rows.get(sha256);
+      if (row) found.set(sha256, row.vector);
+    }
+    return found;
+  }
+
+  async putEmbeddings(modelKey: string, rows: readonly EmbeddingRow[]): Promise<void> {
+    let stored = this.embeddings.get(modelKey);
+    if (!stored) this.embeddings.set(modelKey, (stored = new Map()));
+    const computedAt = Date.now();
+    for (const { sha256, vector } of rows) stored.set(sha256, { modelKey, sha256, vector: vector.slice(), computedAt });
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    return [...this.models.values()].map(summary);
+  }
+
+  async getModel(id: string): Promise<StoredModel | undefined> {
+    return this.models.get(id);
+  }
+
+  async putModel(model: StoredModel): Promise<void> {
+    this.models.set(model.id, model);
+  }
+
+  async deleteModel(id: string): Promise<void> {
+    this.models.delete(id);
+    for (const modelKey of [...this.embeddings.keys()]) if (madeBy(modelKey, id)) this.embeddings.delete(modelKey);
+  }
+
   async count(): Promise<number> {
     let n = 0;
     for (const value of this.features.values()) if (isCurrent(value)) n++;
@@ -224,6 +358,7 @@ export class MemoryBackend implements FeatureBackend {
   async clear(): Promise<void> {
     this.features.clear();
     this.failures.clear();
+    this.embeddings.clear();
   }
 
   async purgeStale(): Promise<number> {
@@ -343,7 +478,7 @@ export class FeatureStore {
       try {
         for (const [key, value] of await disk.getMany(missing)) if (isCurrent(value)) found.set(key, value);
       } catch (error) {
-        this.#loseDisk(`Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`);
+        this.#loseDisk(unreadable(error));
       }
     }
     return found;
@@ -369,7 +504,7 @@ export class FeatureStore {
       const stored = await disk.getFailure(sha256);
       return isCurrent(stored) ? stored : undefined;
     } catch (error) {
-      this.#loseDisk(`Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`);
+      this.#loseDisk(unreadable(error));
       return undefined;
     }
   }
@@ -387,7 +522,7 @@ export class FeatureStore {
     try {
       return (await disk.getMeta(key)) as T | undefined;
     } catch (error) {
-      this.#loseDisk(`Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`);
+      this.#loseDisk(unreadable(error));
       return undefined;
     }
   }
@@ -395,6 +530,81 @@ export class FeatureStore {
   async setMeta(key: string, value: unknown): Promise<void> {
     if (await this.#tryDisk((disk) => disk.setMeta(key, value))) return;
     await this.#memory.setMeta(key, value);
+  }
+
+  /**
+   * Vectors stored under this model for the files found, by sha256; one readonly transaction. The
+   * arrays are the store's own in memory: copy before changing one.
+   */
+  async getEmbeddings(modelKey: string, sha256s: readonly string[]): Promise<Map<string, Float32Array>> {
+    const keys = [...new Set(sha256s)];
+    const found = await this.#memory.getEmbeddings(modelKey, keys);
+    const missing = keys.filter((key) => !found.has(key));
+    const disk = this.#disk;
+    if (disk && missing.length > 0) {
+      try {
+        for (const [key, vector] of await disk.getEmbeddings(modelKey, missing)) found.set(key, vector);
+      } catch (error) {
+        this.#loseDisk(unreadable(error));
+      }
+    }
+    return found;
+  }
+
+  /** All in one transaction. If the disk refuses (quota), they and everything after go to memory. */
+  async putEmbeddings(modelKey: string, rows: readonly EmbeddingRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (await this.#tryDisk((disk) => disk.putEmbeddings(modelKey, rows))) return;
+    await this.#memory.putEmbeddings(modelKey, rows);
+  }
+
+  /** The user's models, oldest first, without their weights. */
+  async listModels(): Promise<ModelSummary[]> {
+    const byId = new Map<string, ModelSummary>();
+    const disk = this.#disk;
+    if (disk) {
+      try {
+        for (const model of await disk.listModels()) byId.set(model.id, model);
+      } catch (error) {
+        this.#loseDisk(unreadable(error));
+      }
+    }
+    for (const model of await this.#memory.listModels()) byId.set(model.id, model);
+    return [...byId.values()].sort(byCreation);
+  }
+
+  async getModel(id: string): Promise<StoredModel | undefined> {
+    const inMemory = await this.#memory.getModel(id);
+    const disk = this.#disk;
+    if (inMemory || !disk) return inMemory;
+    try {
+      return await disk.getModel(id);
+    } catch (error) {
+      this.#loseDisk(unreadable(error));
+      return undefined;
+    }
+  }
+
+  /** If the disk refuses (a model is megabytes: quota is likely), it and everything after go to memory. */
+  async putModel(model: StoredModel): Promise<void> {
+    if (await this.#tryDisk((disk) => disk.putModel(model))) return;
+    await this.#memory.putModel(model);
+  }
+
+  /**
+   * Forgets the model and every vector it made, which nothing can read without it. Tried on disk
+   * even after a quota stop: deleting is what frees space.
+   */
+  async deleteModel(id: string): Promise<void> {
+    await this.#memory.deleteModel(id);
+    const disk = this.#disk;
+    if (!disk) return;
+    try {
+      await disk.deleteModel(id);
+    } catch (error) {
+      // Left on disk it would still be listed; memory only is the honest state.
+      this.#loseDisk(`A saved model could not be deleted (${describe(error)}). ${KEPT_IN_TAB}`);
+    }
   }
 
   /** Stored current-version features, on disk and in memory. */
@@ -405,13 +615,16 @@ export class FeatureStore {
       try {
         onDisk = await disk.count();
       } catch (error) {
-        this.#loseDisk(`Saved results could not be read (${describe(error)}). ${KEPT_IN_TAB}`);
+        this.#loseDisk(unreadable(error));
       }
     }
     return onDisk + (await this.#memory.count());
   }
 
-  /** Forgets all features and failures (settings in meta stay). After a quota stop, writing resumes. */
+  /**
+   * Forgets all features, failures and embeddings (settings in meta and the user's models stay).
+   * After a quota stop, writing resumes.
+   */
   async clear(): Promise<void> {
     await this.#memory.clear();
     const disk = this.#disk;

@@ -14,7 +14,7 @@ import type { ImageFormat } from '../core/sniff.ts';
 import type { ImageFeatures, SkipReason } from '../core/types.ts';
 
 export const DB_NAME = 'winnow';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 /**
  * Bump whenever anything that produces StoredFeatures or StoredFailure changes its output: the hash
@@ -43,6 +43,38 @@ export interface StoredFailure {
   featureVersion: number;
 }
 
+/**
+ * One file's embedding under one model. modelKey = `${modelId}@${version}`: a new model version never
+ * reads an old one's vectors. Embeddings carry no FEATURE_VERSION; anything that changes what a model
+ * is fed (decoding, resizing) must change the modelKey instead.
+ */
+export interface StoredEmbedding {
+  modelKey: string;
+  sha256: string;
+  /** Exactly the vector's own bytes: a view into a larger buffer would store all of that buffer. */
+  vector: Float32Array;
+  computedAt: number;
+}
+
+/** A user's own TensorFlow.js model ("bring your own model"); never leaves the machine. */
+export interface StoredModel {
+  /** 'user-' + the first 16 hex digits of the SHA-256 of model.json's bytes and the weights. */
+  id: string;
+  /** The name of the folder the user dropped. */
+  name: string;
+  format: 'graph' | 'layers';
+  /** The parsed model.json, its weightsManifest paths rewritten to the one file 'weights.bin'. */
+  modelJson: unknown;
+  /** Every weights shard, concatenated in manifest order. */
+  weights: ArrayBuffer;
+  /** The chosen output node; '' means the model's own output (layers models). */
+  outputNode: string;
+  inputSize: number;
+  inputRange: [number, number];
+  dim: number;
+  createdAt: number;
+}
+
 export interface WinnowDB extends DBSchema {
   features: {
     key: string;
@@ -60,13 +92,18 @@ export interface WinnowDB extends DBSchema {
     key: string;
     value: unknown;
   };
-  // Version 2 (semantic clustering) adds, with migration 2 below:
-  // embeddings: {
-  //   /** [modelId, sha256]: one vector per model and file, so a new model adds rows instead of replacing. */
-  //   key: [string, string];
-  //   value: { modelId: string; sha256: string; vector: Float32Array; computedAt: number };
-  //   indexes: { modelId: string };
-  // };
+  /** Version 2: one vector per model and file, so another model adds rows instead of replacing them. */
+  embeddings: {
+    key: [string, string];
+    value: StoredEmbedding;
+    /** One model's vectors, found without reading every row. */
+    indexes: { modelKey: string };
+  };
+  /** Version 2: models the user brought, by id. */
+  models: {
+    key: string;
+    value: StoredModel;
+  };
 }
 
 export type UpgradeTransaction = IDBPTransaction<WinnowDB, StoreNames<WinnowDB>[], 'versionchange'>;
@@ -80,7 +117,7 @@ export type Migration = (db: IDBPDatabase<WinnowDB>, tx: UpgradeTransaction) => 
 
 /**
  * One migration per version, applied in order, so a database at any older version (or none) reaches
- * DB_VERSION. Adding version 2 is: raise DB_VERSION, add the store to WinnowDB, add `2: (db) => …`.
+ * DB_VERSION. Adding version n is: raise DB_VERSION, add the stores to WinnowDB, add `n: (db) => …`.
  */
 export const MIGRATIONS: Readonly<Record<number, Migration>> = {
   1: (db) => {
@@ -89,9 +126,11 @@ export const MIGRATIONS: Readonly<Record<number, Migration>> = {
     db.createObjectStore('failures', { keyPath: 'sha256' }).createIndex('featureVersion', 'featureVersion');
     db.createObjectStore('meta');
   },
-  // 2: (db) => {
-  //   db.createObjectStore('embeddings', { keyPath: ['modelId', 'sha256'] }).createIndex('modelId', 'modelId');
-  // },
+  // Only adds stores: a version 1 database keeps its features, failures and settings.
+  2: (db) => {
+    db.createObjectStore('embeddings', { keyPath: ['modelKey', 'sha256'] }).createIndex('modelKey', 'modelKey');
+    db.createObjectStore('models', { keyPath: 'id' });
+  },
 };
 
 /** The upgrade callback for openDB: every migration after oldVersion, up to newVersion. */

@@ -178,6 +178,30 @@ describe('schema migrations', () => {
     ]);
   });
 
+  it('takes version 1 to 2 by adding embeddings by [modelKey, sha256] and models by id, touching nothing there', () => {
+    const { db, created } = fakeDb();
+    const deleted: string[] = [];
+    (db as unknown as { deleteObjectStore: (name: string) => void }).deleteObjectStore = (name) => deleted.push(name);
+    // Any use of the upgrade transaction would be a data rewrite: version 2 must need none.
+    const untouchable = new Proxy({} as UpgradeTransaction, {
+      get: (_, prop) => {
+        throw new Error(`migration 2 used the upgrade transaction (${String(prop)})`);
+      },
+    });
+    migrate(db, 1, 2, untouchable);
+    expect(created).toEqual([
+      { name: 'embeddings', options: { keyPath: ['modelKey', 'sha256'] }, indexes: ['modelKey'] },
+      { name: 'models', options: { keyPath: 'id' }, indexes: [] },
+    ]);
+    expect(deleted).toEqual([]);
+  });
+
+  it('builds the current version from nothing', () => {
+    const { db, created } = fakeDb();
+    migrate(db, 0, DB_VERSION, tx);
+    expect(created.map((store) => store.name)).toEqual(['features', 'failures', 'meta', 'embeddings', 'models']);
+  });
+
   it('runs nothing when current, and refuses a version it has no migration for', () => {
     const { db, created } = fakeDb();
     migrate(db, DB_VERSION, DB_VERSION, tx);
