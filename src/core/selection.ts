@@ -67,7 +67,10 @@ export interface ItemStatus {
   groupKind: GroupKind | null;
   /** Effective keeper (after overrides) of the item's group. */
   keeper: number | null;
-  /** Hamming distance to the effective keeper; null outside groups. */
+  /**
+   * Distance to the effective keeper: Hamming bits in 'exact' and 'near' groups, cosine distance
+   * (1 − cos) in 'semantic' ones. null outside groups, or when it cannot be recomputed.
+   */
   distance: number | null;
 }
 
@@ -93,6 +96,12 @@ export interface SelectionSettings {
   threshold: number;
   /** Must match the grouping's setting; default true. */
   mirror?: boolean;
+  /**
+   * Cosine distance between two items (by id) for 'semantic' groups whose keeper the user
+   * changed: the embeddings live with the clustering, not here. Without it (or when it returns
+   * null) those distances are null; groups with their automatic keeper keep the group's own.
+   */
+  semanticDistance?: (a: number, b: number) => number | null;
 }
 
 export const REASON_BEST = 'kept: best of group';
@@ -182,6 +191,7 @@ export function computeSelection(
         const it = items[pos.get(m)!];
         if (m === keeperId || (it.sha256 && it.sha256 === keeper.sha256)) d = 0;
         else if (g.kind === 'exact') d = 0;
+        else if (g.kind === 'semantic') d = settings.semanticDistance?.(keeperId, m) ?? null;
         else d = hexDistance(keeper, it, settings.hash, mirror, scratch);
       }
       if (d !== null) dist.set(m, d);
@@ -205,6 +215,9 @@ export function computeSelection(
         status = 'removed';
         if (g.kind === 'exact' || (it.sha256 && it.sha256 === keeper.sha256)) {
           reason = `exact copy of ${keeper.path}`;
+        } else if (g.kind === 'semantic') {
+          // The hash threshold says nothing about a semantic group, so no comparison is shown.
+          reason = `semantically redundant with ${keeper.path} (cosine distance ${d === null ? '?' : d.toFixed(4)})`;
         } else {
           const rel = d !== null && d <= settings.threshold ? '≤' : '>';
           reason = `near-duplicate of ${keeper.path} (${settings.hash} distance ${d ?? '?'} ${rel} ${settings.threshold})`;

@@ -1,5 +1,7 @@
 import { getContext, setContext } from 'svelte';
-import { settingsFromQuery, type Settings } from '../../core/settings.ts';
+import type { Group } from '../../core/groups.ts';
+import type { SemanticCut, SemanticCutOptions } from '../../core/semantic.ts';
+import { needsEmbeddings, settingsFromQuery, type Settings } from '../../core/settings.ts';
 import {
   computeSelection,
   keepAlso,
@@ -11,16 +13,38 @@ import {
 } from '../../core/selection.ts';
 import type { IntakeFile } from '../../io/intake/collect.ts';
 import { analyseAll, createHashPool, type StageProgress } from '../../workers/analysis-run.ts';
+import { ClusteringClient } from '../../workers/cluster/client.ts';
+import { EmbeddingClient, type EmbedderInfo } from '../../workers/embed/client.ts';
 import type { FileAnalysis } from '../../workers/hash/analyse.ts';
-import { GroupingClient, type Grouping } from '../../workers/group/client.ts';
+import { GroupingClient } from '../../workers/group/client.ts';
+import { classInputs, cosineDistanceBetween, runEmbeddings, type RunEmbeddings } from './run-embeddings.ts';
 import { throttled } from './throttle.ts';
 import { revokeThumbUrls } from './thumbs.ts';
 
 export type RunState = 'idle' | 'running' | 'done' | 'error';
 
+/** The groups on screen and what produced them. */
+export interface Grouping {
+  groups: Group[];
+  settings: Settings;
+  /** Items that went into the grouping (analysed files only). */
+  itemCount: number;
+  ms: number;
+  /** Semantic mode: the paper's statistics for this cut. */
+  semantic?: Omit<SemanticCut, 'groups'>;
+  /** Whether embeddings took part (near mode with embeddings, or semantic mode). */
+  embedded: boolean;
+}
+
 /**
  * Everything about the current run. Big arrays are $state.raw and replaced, never mutated, so a
  * 50,000-file run does not become 50,000 reactive proxies.
+ *
+ * A run is: analyse (read, hash) → group by hashes, shown at once → if the settings need them,
+ * embed (store-cached) → group again with embeddings (near mode) or cluster per class (semantic
+ * mode). Settings moved afterwards re-cut without recomputing; only a setting that needs
+ * embeddings the run does not have (another model, or switching to semantic) starts the embedding
+ * stage again.
  */
 export class Session {
   runState = $state<RunState>('idle');
@@ -34,22 +58,36 @@ export class Session {
   results = $state.raw<(FileAnalysis | null)[]>([]);
   readProgress = $state.raw<StageProgress | null>(null);
   hashProgress = $state.raw<StageProgress | null>(null);
+  embedProgress = $state.raw<StageProgress | null>(null);
   groupProgress = $state.raw<StageProgress | null>(null);
   grouping = $state.raw<Grouping | null>(null);
+  embeddings = $state.raw<RunEmbeddings | null>(null);
+  /** The model that embedded this run (or failed to load), for the model panel. */
+  embedderInfo = $state.raw<EmbedderInfo | null>(null);
+  embedError = $state<string | null>(null);
+  /** The model id embedError is about: another model may well load, so it is tried. */
+  private embedErrorModel: string | null = null;
   overrides = $state.raw<Overrides>(NO_OVERRIDES);
   storeMessage = $state<string | null>(null);
 
   /** Final status of every file: recomputed whenever groups or the user's choices change. */
   selection = $derived.by((): Selection | null => {
     if (!this.grouping) return null;
+    const embeddings = this.embeddings;
     return computeSelection(selectionItems(this.files, this.results), this.grouping.groups, this.overrides, {
       hash: this.grouping.settings.hash,
       threshold: this.grouping.settings.threshold,
+      semanticDistance: embeddings ? cosineDistanceBetween(embeddings) : undefined,
     });
   });
 
   private pool = createHashPool();
   private grouper = new GroupingClient();
+  private embedder = new EmbeddingClient();
+  private clusterer = new ClusteringClient();
+  /** The embeddings the clustering worker holds, so a re-cut does not re-cluster. */
+  private clustered: RunEmbeddings | null = null;
+  private grouperLoaded = false;
   private controller: AbortController | null = null;
   private pending: (FileAnalysis | null)[] = [];
   private groupJob = 0;
@@ -67,12 +105,18 @@ export class Session {
     this.runState = 'running';
     this.error = null;
     this.notice = null;
+    this.embedError = null;
+    this.embedErrorModel = null;
     this.rootName = info.rootName;
     this.ignoredCount = info.ignored;
     this.files = files;
     this.pending = new Array(files.length).fill(null);
     this.results = this.pending.slice();
     this.grouping = null;
+    this.embeddings = null;
+    this.clustered = null;
+    this.grouperLoaded = false;
+    this.embedProgress = null;
     this.groupProgress = null;
     this.latestProgress = null;
     this.overrides = NO_OVERRIDES;
@@ -91,51 +135,65 @@ export class Session {
         },
       });
       this.publish.flush();
-      await this.groupNow(controller.signal);
-      if (this.controller === controller) {
-        this.controller = null;
-        this.runState = 'done';
-      }
+      await this.finish(controller, { hashGroupsFirst: true });
     } catch (error) {
       this.publish.flush();
-      if (controller.signal.aborted) return;
-      this.controller = null;
-      this.runState = 'error';
-      this.error = error instanceof Error ? error.message : String(error);
+      this.fail(controller, error);
     }
   }
 
   /**
    * Stops every worker at once. Nothing finished is lost: the files analysed so far are grouped
    * and can be reviewed and exported (the rest are listed as not analysed), and the store keeps
-   * them for the next run.
+   * them, and every embedding batch finished, for the next run.
    */
   cancel(): void {
     if (this.runState !== 'running') return;
     this.abortRun();
     this.publish.flush();
     const analysed = this.pending.filter((r) => r !== null).length;
-    this.notice = `Cancelled: ${analysed.toLocaleString()} of ${this.files.length.toLocaleString()} files were analysed; those are grouped below and kept in the store for the next run.`;
+    const embedding = this.embedProgress !== null && this.embeddings === null;
+    this.notice = embedding
+      ? `Cancelled while embedding: the groups below use hashes only (exact copies in semantic mode). Embeddings finished so far are stored and will not be computed again.`
+      : `Cancelled: ${analysed.toLocaleString()} of ${this.files.length.toLocaleString()} files were analysed; those are grouped below and kept in the store for the next run.`;
     const controller = new AbortController();
     this.controller = controller;
     this.groupNow(controller.signal)
       .then(() => {
         if (this.controller === controller) this.runState = 'done';
       })
-      .catch((error) => {
-        if (controller.signal.aborted) return;
-        this.runState = 'error';
-        this.error = String(error?.message ?? error);
-      })
+      .catch((error) => this.fail(controller, error))
       .finally(() => {
         if (this.controller === controller) this.controller = null;
       });
   }
 
-  /** Settings moved: re-cut the groups (the pair search is cached in the worker). */
+  /** Settings moved: re-cut the groups, or embed first if these settings need embeddings the run lacks. */
   settingsChanged(): void {
     if (this.runState !== 'done' || !this.grouping) return;
+    const s = this.settings;
+    if (needsEmbeddings(s) && !this.hasEmbeddingsFor(s.model) && this.embedErrorModel !== s.model) {
+      void this.rerun();
+      return;
+    }
     void this.regroup();
+  }
+
+  /** Embeds (if needed) and groups again with the current settings, as a cancellable run. */
+  async rerun(): Promise<void> {
+    if (this.runState === 'running' || this.files.length === 0) return;
+    this.abortRun();
+    const controller = new AbortController();
+    this.controller = controller;
+    this.runState = 'running';
+    this.error = null;
+    this.embedError = null;
+    this.embedErrorModel = null;
+    try {
+      await this.finish(controller, { hashGroupsFirst: false });
+    } catch (error) {
+      this.fail(controller, error);
+    }
   }
 
   chooseKeeper(groupId: number, itemId: number): void {
@@ -150,6 +208,111 @@ export class Session {
     this.abortRun();
     this.pool.terminateAll();
     this.grouper.dispose();
+    this.embedder.dispose();
+    this.clusterer.dispose();
+  }
+
+  private hasEmbeddingsFor(model: string): boolean {
+    return this.embeddings !== null && this.embeddings.info.modelId === model;
+  }
+
+  private async finish(controller: AbortController, options: { hashGroupsFirst: boolean }): Promise<void> {
+    const signal = controller.signal;
+    const settings = this.snapshot();
+    if (options.hashGroupsFirst && settings.mode !== 'semantic') await this.groupNow(signal);
+    if (needsEmbeddings(settings) && !this.hasEmbeddingsFor(settings.model)) {
+      try {
+        await this.embedNow(settings, signal);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        // A model that cannot load must not cost the user the hash results: say so and go on.
+        this.embedError = `Embeddings unavailable: ${error instanceof Error ? error.message : String(error)}. Groups use hashes only.`;
+        this.embedErrorModel = settings.model;
+      }
+    }
+    await this.groupNow(signal);
+    if (this.controller === controller) {
+      this.controller = null;
+      this.runState = 'done';
+    }
+  }
+
+  private fail(controller: AbortController, error: unknown): void {
+    if (controller.signal.aborted) return;
+    if (this.controller === controller) this.controller = null;
+    this.runState = 'error';
+    this.error = error instanceof Error ? error.message : String(error);
+  }
+
+  private snapshot(): Settings {
+    return $state.snapshot(this.settings) as Settings;
+  }
+
+  private async embedNow(settings: Settings, signal: AbortSignal): Promise<void> {
+    const ids: number[] = [];
+    const files: { sha256: string; file: Blob }[] = [];
+    this.pending.forEach((r, id) => {
+      if (r?.ok) {
+        ids.push(id);
+        files.push({ sha256: r.sha256, file: this.files[id].file });
+      }
+    });
+    const startedAt = performance.now();
+    this.embedProgress = { done: 0, total: files.length, cached: 0, startedAt };
+    this.embeddings = null;
+    const answer = await this.embedder.embedAll(files, {
+      modelId: settings.model,
+      backend: settings.backend ?? undefined,
+      signal,
+      onProgress: (p) => (this.embedProgress = { done: p.done, total: p.total, cached: p.cached, startedAt }),
+    });
+    this.embedderInfo = answer.info;
+    this.embedProgress = { done: files.length, total: files.length, cached: answer.cached, startedAt };
+    this.embeddings = runEmbeddings(ids, answer, answer.info);
+    if (this.embeddings.failed.length > 0) {
+      this.notice = `${this.embeddings.failed.length.toLocaleString()} image(s) could not be read by the model; they are kept and take part only in hash grouping.`;
+    }
+  }
+
+  /** Groups with the current settings: hashes (+ embeddings) in near/exact mode, clusters in semantic mode. */
+  private async groupNow(signal: AbortSignal): Promise<void> {
+    const settings = this.snapshot();
+    const startedAt = performance.now();
+    const embeddings = this.embeddings;
+    if (settings.mode === 'semantic' && embeddings) {
+      const total = embeddings.ids.length;
+      this.groupProgress = { done: 0, total, cached: 0, startedAt };
+      await this.clusterNow(embeddings, signal, startedAt);
+      const cut = await this.clusterer.cut(cutOptions(settings));
+      this.groupProgress = { done: total, total, cached: 0, startedAt };
+      this.grouping = semanticGrouping(cut, settings, total, performance.now() - startedAt);
+      return;
+    }
+    // Semantic mode without embeddings (model failed, or cancelled while embedding): exact copies.
+    const effective: Settings = settings.mode === 'semantic' ? { ...settings, mode: 'exact' } : settings;
+    const count = await this.loadGrouper(embeddings);
+    this.groupProgress = { done: 0, total: count, cached: 0, startedAt };
+    const grouping = await this.grouper.group(effective, signal);
+    this.groupProgress = { done: count, total: count, cached: 0, startedAt };
+    this.grouping = { ...grouping, settings, embedded: effective.mode === 'near' && effective.embeddings && embeddings !== null };
+  }
+
+  private async loadGrouper(embeddings: RunEmbeddings | null): Promise<number> {
+    const count = await this.grouper.load(this.files, this.pending);
+    if (embeddings) await this.grouper.setEmbeddings({ ids: embeddings.ids, vectors: embeddings.centred, dim: embeddings.dim });
+    this.grouperLoaded = true;
+    return count;
+  }
+
+  private async clusterNow(embeddings: RunEmbeddings, signal: AbortSignal, startedAt: number): Promise<void> {
+    if (this.clustered === embeddings && this.clusterer.loaded) return;
+    this.clustered = null;
+    const classes = classInputs(embeddings, (id) => this.files[id].label);
+    await this.clusterer.load(
+      { dim: embeddings.dim, classes },
+      { signal, onProgress: (p) => (this.groupProgress = { done: p.done, total: p.total, cached: 0, startedAt }) },
+    );
+    this.clustered = embeddings;
   }
 
   private abortRun(): void {
@@ -157,21 +320,43 @@ export class Session {
     this.controller = null;
   }
 
-  private async groupNow(signal: AbortSignal): Promise<void> {
-    const count = await this.grouper.load(this.files, this.pending);
-    const startedAt = performance.now();
-    this.groupProgress = { done: 0, total: count, cached: 0, startedAt };
-    const grouping = await this.grouper.group($state.snapshot(this.settings) as Settings, signal);
-    this.groupProgress = { done: count, total: count, cached: 0, startedAt };
-    this.grouping = grouping;
-  }
-
   /** A newer call makes an older answer stale, so a fast slider never shows an old cut. */
   private async regroup(): Promise<void> {
     const job = ++this.groupJob;
-    const grouping = await this.grouper.group($state.snapshot(this.settings) as Settings);
-    if (job === this.groupJob) this.grouping = grouping;
+    const settings = this.snapshot();
+    const embeddings = this.embeddings;
+    try {
+      if (settings.mode === 'semantic' && embeddings && this.clustered === embeddings && this.clusterer.loaded) {
+        const started = performance.now();
+        const cut = await this.clusterer.cut(cutOptions(settings));
+        if (job === this.groupJob) this.grouping = semanticGrouping(cut, settings, embeddings.ids.length, performance.now() - started);
+        return;
+      }
+      if (settings.mode === 'semantic' && embeddings) {
+        void this.rerun(); // clustering needed: a cancellable run with progress
+        return;
+      }
+      if (!this.grouperLoaded) await this.loadGrouper(embeddings);
+      const effective: Settings = settings.mode === 'semantic' ? { ...settings, mode: 'exact' } : settings;
+      const grouping = await this.grouper.group(effective);
+      if (job === this.groupJob) {
+        this.grouping = { ...grouping, settings, embedded: effective.mode === 'near' && effective.embeddings && embeddings !== null };
+      }
+    } catch (error) {
+      if (job === this.groupJob) this.error = error instanceof Error ? error.message : String(error);
+    }
   }
+}
+
+function cutOptions(settings: Settings): SemanticCutOptions {
+  return settings.semanticCut === 'distance'
+    ? { threshold: settings.distance }
+    : { keep: settings.keep, keepByClass: { ...settings.keepByClass } };
+}
+
+function semanticGrouping(cut: SemanticCut & { ms: number }, settings: Settings, itemCount: number, ms: number): Grouping {
+  const { groups, ...stats } = cut;
+  return { groups, settings, itemCount, ms, semantic: stats, embedded: true };
 }
 
 function selectionItems(files: readonly IntakeFile[], results: readonly (FileAnalysis | null)[]): SelectionItem[] {

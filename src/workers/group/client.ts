@@ -44,21 +44,38 @@ export class GroupingClient {
   private worker: Worker | null = null;
   private remote: Remote<GroupWorkerApi> | null = null;
   private items: GroupItem[] = [];
+  private embeddings: { ids: number[]; vectors: Float32Array; dim: number } | null = null;
 
   private api(): Remote<GroupWorkerApi> {
     if (!this.remote) {
       this.worker = new Worker(new URL('./group.worker.ts', import.meta.url), { type: 'module', name: 'winnow-group' });
       this.remote = wrap<GroupWorkerApi>(this.worker);
       void this.remote.load(this.items);
+      // A fresh worker (after a cancel) gets a copy: the client keeps its own for the next restart.
+      if (this.embeddings) void this.remote.setEmbeddings({ ...this.embeddings, vectors: this.embeddings.vectors.slice() });
     }
     return this.remote;
   }
 
+  /** New items drop any embeddings set before: they belonged to the previous items. */
   async load(files: readonly IntakeFile[], results: readonly (FileAnalysis | null)[]): Promise<number> {
     this.items = groupItems(files, results);
+    this.embeddings = null;
     if (this.remote) await this.remote.load(this.items);
     else this.api();
     return this.items.length;
+  }
+
+  /** Mean-centred embeddings of (some of) the loaded items, rows in the order of `ids`. */
+  async setEmbeddings(embeddings: { ids: number[]; vectors: Float32Array; dim: number } | null): Promise<void> {
+    this.embeddings = embeddings;
+    if (!embeddings) {
+      // Dropping them is a reload: the worker has no "forget" and needs none.
+      if (this.remote) await this.remote.load(this.items);
+      return;
+    }
+    if (this.remote) await this.remote.setEmbeddings({ ...embeddings, vectors: embeddings.vectors.slice() });
+    else this.api(); // a fresh worker is sent them as it starts
   }
 
   async group(settings: Settings, signal?: AbortSignal): Promise<Grouping> {
@@ -83,6 +100,8 @@ export class GroupingClient {
           keeper: [...settings.keeper],
           linkage: settings.linkage,
           perClass: settings.perClass,
+          embeddings: settings.embeddings,
+          similarity: settings.similarity,
         }),
         aborted,
       ]);

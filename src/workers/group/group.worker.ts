@@ -1,6 +1,7 @@
 import { expose } from 'comlink';
-import { groupsFromPrepared, prepareGrouping, type Group, type GroupItem, type PreparedGrouping } from '../../core/groups.ts';
+import { groupsFromPrepared, prepareGrouping, type Group, type GroupItem, type PreparedGrouping, type SimilarItemPair } from '../../core/groups.ts';
 import type { Settings } from '../../core/settings.ts';
+import { similarPairs } from '../../core/similar-pairs.ts';
 
 /**
  * The pair search is the only costly step and does not depend on the threshold below the one it
@@ -9,35 +10,85 @@ import type { Settings } from '../../core/settings.ts';
  * floor stays well below that.
  */
 const PAIR_SEARCH_FLOOR = 16;
+/**
+ * Embedding pairs are likewise searched once down to this similarity (or the asked bar, if lower).
+ * Mean-centred cosine of unrelated photos sits near 0, so pairs this alike stay few.
+ */
+const SIMILARITY_FLOOR = 0.8;
+/** Beyond this many embedding pairs the bar is far too low to mean "near-duplicate". */
+const MAX_SIMILAR_PAIRS = 2_000_000;
+
+export type GroupSettings = Pick<Settings, 'mode' | 'hash' | 'threshold' | 'keeper' | 'linkage' | 'perClass' | 'embeddings' | 'similarity'>;
 
 let items: GroupItem[] = [];
 let prepared: PreparedGrouping | null = null;
+/** Embeddings by item position (rows in item order; rows of items without one are absent). */
+let embedded: { positions: number[]; vectors: Float32Array; dim: number } | null = null;
+let similar: { floor: number; pairs: SimilarItemPair[] } | null = null;
+
+function similarAt(bar: number): { floor: number; pairs: SimilarItemPair[] } | null {
+  if (!embedded) return null;
+  if (similar && similar.floor <= bar) return similar;
+  const floor = Math.min(bar, SIMILARITY_FLOOR);
+  const { positions, vectors, dim } = embedded;
+  const found = similarPairs(vectors, positions.length, dim, floor, { maxPairs: MAX_SIMILAR_PAIRS });
+  similar = { floor, pairs: found.map((p) => ({ a: positions[p.a], b: positions[p.b], similarity: p.similarity })) };
+  prepared = null;
+  return similar;
+}
 
 const api = {
   load(next: GroupItem[]): void {
     items = next;
     prepared = null;
+    embedded = null;
+    similar = null;
   },
 
-  group(settings: Pick<Settings, 'mode' | 'hash' | 'threshold' | 'keeper' | 'linkage' | 'perClass'>): Group[] {
+  /**
+   * Embeddings (mean-centred by the caller) for some of the loaded items, by file id; rows are
+   * `dim` floats in the order of `ids`. Replaces any earlier set.
+   */
+  setEmbeddings(input: { ids: number[]; vectors: Float32Array; dim: number }): void {
+    const positionOf = new Map(items.map((it, i) => [it.id, i]));
+    const positions: number[] = [];
+    const rows: number[] = [];
+    input.ids.forEach((id, row) => {
+      const p = positionOf.get(id);
+      if (p !== undefined) positions.push(p), rows.push(row);
+    });
+    const vectors = new Float32Array(rows.length * input.dim);
+    rows.forEach((row, k) => vectors.set(input.vectors.subarray(row * input.dim, (row + 1) * input.dim), k * input.dim));
+    embedded = { positions, vectors, dim: input.dim };
+    similar = null;
+    prepared = null;
+  },
+
+  group(settings: GroupSettings): Group[] {
     const near = settings.mode === 'near';
     const needed = near ? settings.threshold : -1;
+    const withEmbeddings = near && settings.embeddings && embedded !== null;
+    const sim = withEmbeddings ? similarAt(settings.similarity) : null;
     const fits =
       prepared !== null &&
       prepared.perClass === settings.perClass &&
-      (!near || (prepared.hash === settings.hash && prepared.maxThreshold >= needed));
+      (!near || (prepared.hash === settings.hash && prepared.maxThreshold >= needed)) &&
+      (sim === null || prepared.minSimilarity <= settings.similarity || sim.pairs.length === 0);
     if (!fits) {
       prepared = prepareGrouping(items, {
         hash: settings.hash,
         perClass: settings.perClass,
         maxThreshold: near ? Math.max(needed, PAIR_SEARCH_FLOOR) : -1,
+        similarPairs: sim?.pairs,
+        minSimilarity: sim?.floor,
       });
     }
     return groupsFromPrepared(prepared!, {
-      mode: settings.mode,
+      mode: settings.mode === 'near' ? 'near' : 'exact',
       threshold: settings.threshold,
       keeperRule: settings.keeper,
       linkage: settings.linkage,
+      similarity: withEmbeddings ? settings.similarity : undefined,
     });
   },
 };

@@ -1,0 +1,87 @@
+/**
+ * The embeddings of one run, as the page keeps them: raw vectors (what the export writes) and the
+ * mean-centred copy the grouping uses. Raw cosine between CNN features sits in a narrow band near
+ * 1 for any two photos; subtracting the run's mean embedding spreads it out, so one similarity bar
+ * or distance cut means roughly the same on different datasets (docs/neardup-embeddings.md).
+ */
+import { centreRows, meanRow, type SemanticClassInput } from '../../core/semantic.ts';
+import type { EmbedderInfo } from '../../workers/embed/client.ts';
+
+export interface RunEmbeddings {
+  info: EmbedderInfo;
+  dim: number;
+  /** File ids that have a vector, in row order. */
+  ids: number[];
+  raw: Float32Array;
+  centred: Float32Array;
+  rowOf: Map<number, number>;
+  /** File ids the model could not read (they are kept, outside any embedding group). */
+  failed: number[];
+}
+
+/**
+ * From the worker's answer for `ids` (row i for ids[i]); failed rows are dropped. With fewer than
+ * MIN_TO_CENTRE vectors the mean is mostly the images themselves (two images centred are exact
+ * opposites), so small runs use raw vectors.
+ */
+export const MIN_TO_CENTRE = 20;
+
+export function runEmbeddings(
+  ids: readonly number[],
+  answer: { vectors: Float32Array; dim: number; failed: readonly number[] },
+  info: EmbedderInfo,
+): RunEmbeddings {
+  const { dim } = answer;
+  const failedRows = new Set(answer.failed);
+  const kept: number[] = [];
+  const failed: number[] = [];
+  ids.forEach((id, row) => (failedRows.has(row) ? failed.push(id) : kept.push(id)));
+  const raw = new Float32Array(kept.length * dim);
+  let k = 0;
+  ids.forEach((_, row) => {
+    if (failedRows.has(row)) return;
+    raw.set(answer.vectors.subarray(row * dim, (row + 1) * dim), k * dim);
+    k++;
+  });
+  const centred = kept.length >= MIN_TO_CENTRE ? centreRows(raw, kept.length, dim, meanRow(raw, kept.length, dim)) : raw.slice();
+  return { info, dim, ids: kept, raw, centred, rowOf: new Map(kept.map((id, row) => [id, row])), failed };
+}
+
+export const isCentred = (e: RunEmbeddings): boolean => e.ids.length >= MIN_TO_CENTRE;
+
+/** One clustering input per class label, rows copied (the copies are transferred to the worker). */
+export function classInputs(e: RunEmbeddings, labelOf: (id: number) => string): SemanticClassInput[] {
+  const byLabel = new Map<string, number[]>();
+  for (const id of e.ids) {
+    const label = labelOf(id);
+    let list = byLabel.get(label);
+    if (!list) byLabel.set(label, (list = []));
+    list.push(id);
+  }
+  return [...byLabel].map(([label, ids]) => {
+    const vectors = new Float32Array(ids.length * e.dim);
+    ids.forEach((id, k) => vectors.set(row(e.centred, e.rowOf.get(id)!, e.dim), k * e.dim));
+    return { label, ids, vectors };
+  });
+}
+
+const row = (m: Float32Array, r: number, dim: number) => m.subarray(r * dim, (r + 1) * dim);
+
+/** 1 − cos of two files' centred embeddings; null if either has none. For keeper overrides. */
+export function cosineDistanceBetween(e: RunEmbeddings): (a: number, b: number) => number | null {
+  return (a, b) => {
+    const ra = e.rowOf.get(a);
+    const rb = e.rowOf.get(b);
+    if (ra === undefined || rb === undefined) return null;
+    const x = row(e.centred, ra, e.dim);
+    const y = row(e.centred, rb, e.dim);
+    let dot = 0, nx = 0, ny = 0;
+    for (let i = 0; i < e.dim; i++) {
+      dot += x[i] * y[i];
+      nx += x[i] * x[i];
+      ny += y[i] * y[i];
+    }
+    if (nx === 0 || ny === 0) return 1;
+    return 1 - Math.max(-1, Math.min(1, dot / Math.sqrt(nx * ny)));
+  };
+}
