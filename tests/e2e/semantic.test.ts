@@ -1,0 +1,88 @@
+/**
+ * Semantic mode in a real Chromium: the shipped CNN embeds the sample in a worker (wasm backend),
+ * each class is clustered on its own and cut to round(keep × n) clusters, the review shows the
+ * paper's histogram and table, the zip carries the features, and a second visit embeds nothing.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { parseNpy } from '../../src/core/cluster/npy.ts';
+import { keepCount } from '../../src/core/cluster/index.ts';
+import type { Manifest } from '../../src/core/manifest.ts';
+import { launchBrowser, waitForRunState } from '../support/browser.ts';
+import { downloadVia, readZipEntry, unzipList, unzipTest } from '../support/download.ts';
+import { removeTempDirs, tempDir } from '../support/fixtures.ts';
+import { repoRoot } from '../support/paths.ts';
+
+afterAll(removeTempDirs);
+
+const KEEP = 0.5;
+
+test('semantic mode keeps round(keep × n) per class, shows Figure 4 and Table 1, exports features, and re-embeds nothing on a second visit', async () => {
+  const harness = await launchBrowser();
+  try {
+    const { page } = harness;
+    await page.goto(`${harness.origin}/?sample=1&mode=semantic&keep=${KEEP}&backend=wasm&features=1`);
+    expect(await waitForRunState(page, ['done', 'error'], 240_000)).toBe('done');
+    await expect.poll(() => page.locator('[data-testid=model-info]').getAttribute('data-backend')).toBe('wasm');
+    expect(await page.locator('[data-testid=model-info]').getAttribute('data-dim')).toBe('1792');
+    await page.locator('[data-testid=semantic-report]').waitFor();
+    const shot = path.join(repoRoot, 'test-results');
+    await mkdir(shot, { recursive: true });
+    await page.screenshot({ path: path.join(shot, 'semantic-sample.png'), fullPage: true });
+
+    const zip = await downloadVia(page, '[data-testid=export-zip]', await tempDir());
+    expect((await unzipTest(zip)).ok).toBe(true);
+    expect(await unzipList(zip)).toEqual(['manifest.json', 'kept.txt', 'removed.txt', 'groups.csv', 'embeddings.npy', 'features.csv']);
+    const manifest = JSON.parse((await readZipEntry(zip, 'manifest.json')).toString('utf8')) as Manifest;
+    expect(manifest.settings.mode).toBe('semantic');
+    expect(manifest.settings.embedding).toMatchObject({ backend: 'wasm', model: { id: 'mobilenetv2-mid', dim: 1792 } });
+    expect(manifest.settings.semantic).toMatchObject({ cut: 'keep', keep: KEEP });
+
+    // Each class keeps exactly k of the images the model read.
+    const byLabel = new Map<string, Manifest['files']>();
+    for (const f of manifest.files) byLabel.set(f.label, [...(byLabel.get(f.label) ?? []), f]);
+    expect(manifest.summary.classes!.map((c) => c.label)).toEqual([...byLabel.keys()].sort());
+    for (const [label, files] of byLabel) {
+      const analysed = files.filter((f) => f.status !== 'skipped');
+      const kept = files.filter((f) => f.status === 'kept');
+      expect(kept.length, label).toBe(keepCount(analysed.length, KEEP));
+      for (const f of files.filter((x) => x.status === 'removed')) {
+        expect(f.groupKind).toBe('semantic');
+        expect(f.distance).toBeGreaterThanOrEqual(0);
+        expect(f.distance).toBeLessThanOrEqual(2);
+        expect(byLabel.get(label)!.some((k) => k.path === f.keeper && k.status === 'kept')).toBe(true);
+      }
+    }
+    for (const g of manifest.groups) expect(g.labels).toHaveLength(1);
+    expect(await page.locator('[data-testid=class-table] tbody tr').count()).toBe(byLabel.size);
+    const bars = page.locator('[data-testid=size-histogram] rect');
+    let clusters = 0;
+    for (let i = 0; i < (await bars.count()); i++) clusters += Number(await bars.nth(i).getAttribute('data-count'));
+    expect(clusters).toBe(manifest.summary.kept);
+
+    // Features: one float32 row per image the model read, in features.csv's order.
+    const csv = (await readZipEntry(zip, 'features.csv')).toString('utf8').trim().split('\r\n');
+    const npy = parseNpy(new Uint8Array(await readZipEntry(zip, 'embeddings.npy')));
+    const analysedPaths = manifest.files.filter((f) => f.status !== 'skipped').map((f) => f.path);
+    expect(npy.shape).toEqual([analysedPaths.length, 1792]);
+    expect(csv.length - 1).toBe(analysedPaths.length);
+    expect(csv.slice(1).map((line) => line.split(',')[1])).toEqual(analysedPaths);
+    expect(npy.data.every(Number.isFinite)).toBe(true);
+
+    // The keep slider re-cuts live: keeping everything removes nothing.
+    await page.locator('[data-testid=keep]').fill('1');
+    await expect.poll(() => page.locator('[data-testid=count-removed]').textContent()).toBe('0');
+
+    // Second visit: every vector comes from the store.
+    await page.goto(`${harness.origin}/?sample=1&mode=semantic&keep=${KEEP}&backend=wasm`);
+    expect(await waitForRunState(page, ['done', 'error'], 240_000)).toBe('done');
+    const stage = page.locator('[data-testid=stage-embed]');
+    expect(await stage.getAttribute('data-cached')).toBe(await stage.getAttribute('data-total'));
+    expect(Number(await stage.getAttribute('data-total'))).toBe(analysedPaths.length);
+    expect(harness.pageErrors).toEqual([]);
+    expect(harness.offOrigin).toEqual([]);
+  } finally {
+    await harness.close();
+  }
+});
