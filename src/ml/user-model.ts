@@ -191,7 +191,9 @@ export async function probeModel(
 export function userModelEntry(m: Omit<StoredModel, 'weights' | 'modelJson'>, input: string): ModelEntry {
   return Object.freeze({
     id: m.id,
-    version: 'user',
+    // The vectors depend on these as much as on the weights; they are part of the store key, so
+    // saving the same model with another output node or input never reuses the old vectors.
+    version: `user:${m.outputNode || 'output'}:${m.inputSize}:${m.inputRange[0]},${m.inputRange[1]}`,
     name: m.name,
     source: `your own ${m.format} model '${m.name}', stored in this browser`,
     licence: 'as given by whoever made the model',

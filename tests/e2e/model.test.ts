@@ -18,7 +18,7 @@ test('the default model loads in its worker on the forced wasm backend, from our
   harness = await launchBrowser();
   const { page } = harness;
   await page.goto(harness.origin + '/?backend=wasm');
-  await page.locator('details.model summary').click();
+  await page.locator('details.model > summary').click();
   await page.locator('[data-testid=model-check]').click();
   const info = page.locator('[data-testid=model-info]');
   await info.waitFor({ timeout: 120_000 });
@@ -37,7 +37,7 @@ test('a damaged weights file is refused by its SHA-256 with a clear message, and
     await route.fulfill({ response, body });
   });
   await page.goto(harness.origin + '/?backend=wasm');
-  await page.locator('details.model summary').click();
+  await page.locator('details.model > summary').click();
   await page.locator('[data-testid=model-check]').click();
   const error = page.locator('[data-testid=model-error]');
   await error.waitFor({ timeout: 120_000 });

@@ -9,7 +9,7 @@ import { launchBrowser, waitForRunState, type Harness } from '../support/browser
 import { downloadVia, readZipEntry, unzipList, unzipTest } from '../support/download.ts';
 import { dropFolder } from '../support/drop.ts';
 import { NEARDUP_IMAGES, removeTempDirs, tempDir, writeBadFiles } from '../support/fixtures.ts';
-import type { Manifest } from '../../src/core/manifest.ts';
+import { MANIFEST_SCHEMA_VERSION, type Manifest } from '../../src/core/manifest.ts';
 
 let harness: Harness | null = null;
 afterEach(async () => {
@@ -91,7 +91,7 @@ describe('walking skeleton', () => {
 
     const manifest = await manifestFromZip(zip);
     const files = byPath(manifest);
-    expect(manifest.schemaVersion).toBe(1);
+    expect(manifest.schemaVersion).toBe(MANIFEST_SCHEMA_VERSION);
     expect(manifest.tool.name).toBe('winnow');
     expect(manifest.settings).toMatchObject({ mode: 'near', hash: 'phash' });
     // Ignored system files never reach the manifest; every other file does, once.
@@ -159,7 +159,8 @@ describe('walking skeleton', () => {
     harness = await launchBrowser();
     const { page } = harness;
     const root = await makeDataset();
-    await page.goto(harness.origin + '/?threshold=0');
+    // Hashes only: embedding pairs would group these at any threshold, and this is about the slider.
+    await page.goto(harness.origin + '/?threshold=0&embeddings=0');
     await page.locator('[data-testid=folder-input]').setInputFiles(root);
     await waitForRunState(page, ['done']);
     const removedAt0 = Number(await page.locator('[data-testid=count-removed]').textContent());

@@ -151,7 +151,7 @@ describe('parseModelFolder: graph model', () => {
 
     const before = tf.memory().numTensors;
     const user = await loadUserEmbedder(store, parsed.id);
-    expect(user.entry).toMatchObject({ id: parsed.id, version: 'user', input: 'input', outputNode: AVGPOOL, dim: 1792, inputSize: 224, inputRange: [0, 1] });
+    expect(user.entry).toMatchObject({ id: parsed.id, version: `user:${AVGPOOL}:224:0,1`, input: 'input', outputNode: AVGPOOL, dim: 1792, inputSize: 224, inputRange: [0, 1] });
     const entry = findModel(await loadRegistry('/models/', fileFetch()), 'mobilenetv2-mid');
     const shipped = await loadEmbedder(entry, fileFetch());
     const imgs = [loadForModel('g000_orig.jpg', 224), loadForModel('g002_orig.jpg', 224)];
@@ -198,7 +198,7 @@ describe('parseModelFolder: layers model', () => {
     await store.putModel(toStoredModel(parsed, { outputNode: 'pool', dim: 6, inputRange: [-1, 1] }));
     const before = tf.memory().numTensors;
     const user = await loadUserEmbedder(store, parsed.id);
-    expect(user.entry).toMatchObject({ dim: 6, inputSize: 32, inputRange: [-1, 1], outputNode: 'pool', version: 'user' });
+    expect(user.entry).toMatchObject({ dim: 6, inputSize: 32, inputRange: [-1, 1], outputNode: 'pool', version: 'user:pool:32:-1,1' });
     const imgs = [loadForModel('g000_orig.jpg', 32), loadForModel('g004_orig.jpg', 32), loadForModel('g006_orig.jpg', 32)];
     const inside = tf.memory().numTensors;
     const got = await embedBatch(user.model, user.entry, imgs);
