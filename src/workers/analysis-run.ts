@@ -10,6 +10,8 @@ export interface StageProgress {
   /** Files from the feature store, not recomputed. */
   cached: number;
   startedAt: number;
+  /** performance.now() when the stage finished, if it has. */
+  finishedAt?: number;
 }
 
 export interface AnalysedFile {

@@ -267,7 +267,7 @@ export class Session {
       onProgress: (p) => (this.embedProgress = { done: p.done, total: p.total, cached: p.cached, startedAt }),
     });
     this.embedderInfo = answer.info;
-    this.embedProgress = { done: files.length, total: files.length, cached: answer.cached, startedAt };
+    this.embedProgress = { done: files.length, total: files.length, cached: answer.cached, startedAt, finishedAt: performance.now() };
     this.embeddings = runEmbeddings(ids, answer, answer.info);
     if (this.embeddings.failed.length > 0) {
       this.notice = `${this.embeddings.failed.length.toLocaleString()} image(s) could not be read by the model; they are kept and take part only in hash grouping.`;
@@ -284,7 +284,7 @@ export class Session {
       this.groupProgress = { done: 0, total, cached: 0, startedAt };
       await this.clusterNow(embeddings, signal, startedAt);
       const cut = await this.clusterer.cut(cutOptions(settings));
-      this.groupProgress = { done: total, total, cached: 0, startedAt };
+      this.groupProgress = { done: total, total, cached: 0, startedAt, finishedAt: performance.now() };
       this.grouping = semanticGrouping(cut, settings, total, performance.now() - startedAt);
       return;
     }
@@ -293,7 +293,7 @@ export class Session {
     const count = await this.loadGrouper(embeddings);
     this.groupProgress = { done: 0, total: count, cached: 0, startedAt };
     const grouping = await this.grouper.group(effective, signal);
-    this.groupProgress = { done: count, total: count, cached: 0, startedAt };
+    this.groupProgress = { done: count, total: count, cached: 0, startedAt, finishedAt: performance.now() };
     this.grouping = { ...grouping, settings, embedded: effective.mode === 'near' && effective.embeddings && embeddings !== null };
   }
 

@@ -1,0 +1,98 @@
+/**
+ * `npm run bench` (or BENCH_ONLY=semantic): semantic mode end to end in real Chromium on two
+ * CIFAR-10 classes × 1,000 training images at keep 0.9 — embedding throughput per backend this
+ * machine can run, clustering time, and a screenshot of the review screen. Writes
+ * bench/results-semantic-run.json. Embedding on the forced wasm backend is the reference; the
+ * GPU backends here are SwiftShader (software), so they run on a smaller slice and their ratio
+ * to wasm is what to read, not their absolute speed.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
+import { extractCifar, removeTempDirs, tempDir } from '../tests/support/fixtures.ts';
+import { repoRoot } from '../tests/support/paths.ts';
+
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
+const wanted = (name: string) => only.length === 0 || only.some((o) => name.startsWith(o));
+const PER_CLASS = Number(process.env.SEMANTIC_PER_CLASS ?? 1000);
+const GPU_SLICE = Number(process.env.SEMANTIC_GPU_SLICE ?? 24);
+const results: Record<string, unknown>[] = [];
+
+afterAll(async () => {
+  if (results.length === 0) return;
+  const chromium = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
+  const out = { machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, browser: chromium, node: process.version }, results };
+  await writeFile(path.join(repoRoot, 'bench/results-semantic-run.json'), JSON.stringify(out, null, 2) + '\n');
+  console.log(JSON.stringify(out, null, 2));
+  await removeTempDirs();
+});
+
+async function cifarClasses(perClass: number): Promise<string> {
+  const root = path.join(await tempDir(), `cifar-2x${perClass}`);
+  await extractCifar(root, ['train/cat', 'train/dog']);
+  for (const c of ['cat', 'dog']) {
+    const dir = path.join(root, 'train', c);
+    const names = (await readdir(dir)).sort();
+    await Promise.all(names.slice(perClass).map((n) => rm(path.join(dir, n))));
+  }
+  return path.join(root, 'train');
+}
+
+interface Timing {
+  backend: string | null;
+  files: number;
+  embedMs: number;
+  embedPerSecond: number;
+  clusterMs: number;
+  totalSeconds: number;
+  kept: number;
+  removed: number;
+}
+
+async function semanticRun(dir: string, backend: string, screenshot?: string): Promise<Timing> {
+  const harness = await launchBrowser();
+  try {
+    const { page } = harness;
+    await page.goto(`${harness.origin}/?mode=semantic&keep=0.9&backend=${backend}`);
+    const t0 = performance.now();
+    await page.locator('[data-testid=folder-input]').setInputFiles(dir);
+    expect(await waitForRunState(page, ['done', 'error'], 3_000_000)).toBe('done');
+    const totalSeconds = (performance.now() - t0) / 1000;
+    const embed = page.locator('[data-testid=stage-embed]');
+    const files = Number(await embed.getAttribute('data-total'));
+    const embedMs = Number(await embed.getAttribute('data-ms'));
+    const clusterMs = Number(await page.locator('[data-testid=stage-group]').getAttribute('data-ms'));
+    const used = await page.locator('[data-testid=model-info]').getAttribute('data-backend');
+    if (screenshot) {
+      await page.locator('[data-testid=semantic-report]').waitFor();
+      await page.screenshot({ path: screenshot, fullPage: false });
+    }
+    const kept = Number(await page.locator('[data-testid=count-kept]').textContent());
+    const removed = Number(await page.locator('[data-testid=count-removed]').textContent());
+    expect(harness.offOrigin).toEqual([]);
+    return { backend: used, files, embedMs, embedPerSecond: files / (embedMs / 1000), clusterMs, totalSeconds, kept, removed };
+  } finally {
+    await harness.close();
+  }
+}
+
+test.runIf(wanted('semantic'))('semantic-2x1000', async () => {
+  const dir = await cifarClasses(PER_CLASS);
+  const shots = path.join(repoRoot, 'test-results');
+  await mkdir(shots, { recursive: true });
+  const wasm = await semanticRun(dir, 'wasm', path.join(shots, 'semantic-cifar-2x1000.png'));
+  expect(wasm.kept).toBe(2 * Math.round(0.9 * PER_CLASS));
+  results.push({ name: 'semantic-2x1000-wasm', ...wasm });
+
+  // Software GPU backends on a slice (SwiftShader takes seconds per image); same page, same flow.
+  const slice = await cifarClasses(GPU_SLICE / 2);
+  const wasmSlice = await semanticRun(slice, 'wasm');
+  results.push({ name: `semantic-slice${GPU_SLICE}-wasm`, ...wasmSlice });
+  for (const backend of ['webgl', 'webgpu']) {
+    const r = await semanticRun(slice, backend);
+    results.push({ name: `semantic-slice${GPU_SLICE}-${backend}`, ...r, ratioToWasm: r.embedPerSecond / wasmSlice.embedPerSecond });
+  }
+});
