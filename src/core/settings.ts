@@ -56,7 +56,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze<Settings>({
   hash: 'phash',
   threshold: 10,
   embeddings: true,
-  similarity: 0.9,
+  similarity: 0.85,
   keeper: [...KEEPER_RULES],
   linkage: 'keeper',
   perClass: false,

@@ -1,10 +1,12 @@
 /**
  * The near-duplicate benchmark at the default settings, in the real app: recall by transform and
- * false merges, read from the exported manifest. This is what the default hash and threshold were
- * chosen on (docs/neardup-threshold.md).
+ * false merges, read from the exported manifest. This is what the default hash, threshold and
+ * embedding bar were chosen on (docs/neardup-threshold.md, docs/neardup-embeddings.md). The same
+ * profile then re-runs with hashes only (everything cached) to show what the embeddings add.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, expect, test } from 'vitest';
 import type { Manifest } from '../../src/core/manifest.ts';
 import { launchBrowser, waitForRunState } from '../support/browser.ts';
@@ -13,11 +15,8 @@ import { NEARDUP_IMAGES, neardupTruth, removeTempDirs, tempDir } from '../suppor
 
 afterAll(removeTempDirs);
 
-test('neardup benchmark at the defaults: recall ≥ 0.90 overall (hflip included), 1.0 for exact copies, no false merges', async () => {
-  const harness = await launchBrowser();
-  try {
-    const { page } = harness;
-    await page.goto(harness.origin + '/');
+async function measure(page: Page, url: string) {
+    await page.goto(url);
     await page.locator('[data-testid=folder-input]').setInputFiles(NEARDUP_IMAGES);
     expect(await waitForRunState(page, ['done', 'error'], 300_000)).toBe('done');
     const manifest = JSON.parse(await readFile(await downloadVia(page, '[data-testid=export-manifest]', await tempDir()), 'utf8')) as Manifest;
@@ -52,11 +51,26 @@ test('neardup benchmark at the defaults: recall ≥ 0.90 overall (hflip included
     const total = [...byTransform.values()].reduce((s, e) => s + e.total, 0);
     const table = Object.fromEntries([...byTransform].map(([t, e]) => [t, `${e.found}/${e.total}`]));
     console.log(JSON.stringify({ settings: manifest.settings, recall: found / total, byTransform: table, falseMerges }));
+    const rate = (t: string) => byTransform.get(t)!.found / byTransform.get(t)!.total;
+    return { manifest, recall: found / total, rate, falseMerges };
+}
 
-    expect(falseMerges).toBe(0);
-    expect(byTransform.get('exact_copy')!.found).toBe(byTransform.get('exact_copy')!.total);
-    expect(found / total).toBeGreaterThanOrEqual(0.9);
-    expect(byTransform.get('hflip')!.found / byTransform.get('hflip')!.total).toBeGreaterThanOrEqual(0.9);
+test('neardup benchmark at the defaults (hashes + embeddings): recall ≥ 0.98 overall, crops and rotations included, no false merges; hashes alone find less', async () => {
+  const harness = await launchBrowser();
+  try {
+    const { page } = harness;
+    const both = await measure(page, harness.origin + '/?backend=wasm');
+    expect(both.manifest.settings.embedding?.model.id).toBe('mobilenetv2-mid');
+    expect(both.falseMerges).toBe(0);
+    expect(both.rate('exact_copy')).toBe(1);
+    expect(both.recall).toBeGreaterThanOrEqual(0.98);
+    for (const t of ['crop90', 'rot3', 'hflip', 'watermark']) expect(both.rate(t), t).toBeGreaterThanOrEqual(0.9);
+
+    const hashes = await measure(page, harness.origin + '/?embeddings=0');
+    expect(hashes.manifest.settings.embedding).toBeUndefined();
+    expect(hashes.falseMerges).toBe(0);
+    expect(hashes.recall).toBeGreaterThanOrEqual(0.9);
+    expect(hashes.rate('crop90')).toBeLessThan(both.rate('crop90'));
     expect(harness.offOrigin).toEqual([]);
   } finally {
     await harness.close();

@@ -5,6 +5,7 @@
  * or distance cut means roughly the same on different datasets (docs/neardup-embeddings.md).
  */
 import { centreRows, meanRow, type SemanticClassInput } from '../../core/semantic.ts';
+import { referenceMean, shrunkMean } from '../../ml/reference-means/index.ts';
 import type { EmbedderInfo } from '../../workers/embed/client.ts';
 
 export interface RunEmbeddings {
@@ -17,12 +18,13 @@ export interface RunEmbeddings {
   rowOf: Map<number, number>;
   /** File ids the model could not read (they are kept, outside any embedding group). */
   failed: number[];
+  /** Whether a mean was subtracted (always for shipped models; for a user's model from MIN_TO_CENTRE files). */
+  centredOn: 'own+reference' | 'own' | null;
 }
 
 /**
- * From the worker's answer for `ids` (row i for ids[i]); failed rows are dropped. With fewer than
- * MIN_TO_CENTRE vectors the mean is mostly the images themselves (two images centred are exact
- * opposites), so small runs use raw vectors.
+ * A user's model ships no reference mean, and below this many files a folder's own mean is
+ * mostly the images themselves (two images centred are exact opposites): such runs stay raw.
  */
 export const MIN_TO_CENTRE = 20;
 
@@ -43,11 +45,15 @@ export function runEmbeddings(
     raw.set(answer.vectors.subarray(row * dim, (row + 1) * dim), k * dim);
     k++;
   });
-  const centred = kept.length >= MIN_TO_CENTRE ? centreRows(raw, kept.length, dim, meanRow(raw, kept.length, dim)) : raw.slice();
-  return { info, dim, ids: kept, raw, centred, rowOf: new Map(kept.map((id, row) => [id, row])), failed };
+  const reference = referenceMean(info.modelId);
+  const useReference = reference !== null && reference.length === dim;
+  const centredOn = useReference ? 'own+reference' : kept.length >= MIN_TO_CENTRE ? 'own' : null;
+  const own = meanRow(raw, kept.length, dim);
+  const centred = centredOn === null ? raw.slice() : centreRows(raw, kept.length, dim, shrunkMean(own, kept.length, useReference ? reference : null));
+  return { info, dim, ids: kept, raw, centred, rowOf: new Map(kept.map((id, row) => [id, row])), failed, centredOn };
 }
 
-export const isCentred = (e: RunEmbeddings): boolean => e.ids.length >= MIN_TO_CENTRE;
+export const isCentred = (e: RunEmbeddings): boolean => e.centredOn !== null;
 
 /** One clustering input per class label, rows copied (the copies are transferred to the worker). */
 export function classInputs(e: RunEmbeddings, labelOf: (id: number) => string): SemanticClassInput[] {
