@@ -70,8 +70,10 @@ async function semanticRun(dir: string, backend: string, screenshot?: string): P
       await page.locator('[data-testid=semantic-report]').waitFor();
       await page.screenshot({ path: screenshot, fullPage: false });
     }
-    const kept = Number(await page.locator('[data-testid=count-kept]').textContent());
-    const removed = Number(await page.locator('[data-testid=count-removed]').textContent());
+    // The counts are shown with thousands separators.
+    const count = async (id: string) => Number((await page.locator(`[data-testid=${id}]`).textContent())?.replace(/\D/g, ''));
+    const kept = await count('count-kept');
+    const removed = await count('count-removed');
     expect(harness.offOrigin).toEqual([]);
     return { backend: used, files, embedMs, embedPerSecond: files / (embedMs / 1000), clusterMs, totalSeconds, kept, removed };
   } finally {

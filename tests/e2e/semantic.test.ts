@@ -74,12 +74,20 @@ test('semantic mode keeps round(keep × n) per class, shows Figure 4 and Table 1
     await page.locator('[data-testid=keep]').fill('1');
     await expect.poll(() => page.locator('[data-testid=count-removed]').textContent()).toBe('0');
 
-    // Second visit: every vector comes from the store.
-    await page.goto(`${harness.origin}/?sample=1&mode=semantic&keep=${KEEP}&backend=wasm`);
+    // Second visit, with a per-class override: every vector comes from the store, and the
+    // overridden class keeps all of its images while the others still keep round(keep × n).
+    await page.goto(`${harness.origin}/?sample=1&mode=semantic&keep=${KEEP}&keepClass=space:1&backend=wasm`);
     expect(await waitForRunState(page, ['done', 'error'], 240_000)).toBe('done');
     const stage = page.locator('[data-testid=stage-embed]');
     expect(await stage.getAttribute('data-cached')).toBe(await stage.getAttribute('data-total'));
     expect(Number(await stage.getAttribute('data-total'))).toBe(analysedPaths.length);
+    const again = JSON.parse(await readFile(await downloadVia(page, '[data-testid=export-manifest]', await tempDir()), 'utf8')) as Manifest;
+    expect(again.settings.semantic!.keepByClass).toEqual({ space: 1 });
+    for (const [label, files] of byLabel) {
+      const analysed = files.filter((f) => f.status !== 'skipped').length;
+      const kept = again.files.filter((f) => f.label === label && f.status === 'kept').length;
+      expect(kept, label).toBe(label === 'space' ? analysed : keepCount(analysed, KEEP));
+    }
     expect(harness.pageErrors).toEqual([]);
     expect(harness.offOrigin).toEqual([]);
   } finally {

@@ -135,6 +135,10 @@ export class Session {
         },
       });
       this.publish.flush();
+      // The bars' clocks stop here, not when the whole run (embedding included) ends.
+      const finishedAt = performance.now();
+      if (this.readProgress) this.readProgress = { ...this.readProgress, finishedAt };
+      if (this.hashProgress) this.hashProgress = { ...this.hashProgress, finishedAt };
       await this.finish(controller, { hashGroupsFirst: true });
     } catch (error) {
       this.publish.flush();
