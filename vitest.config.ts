@@ -24,6 +24,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'load',
+          include: ['tests/load/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 7_200_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          globalSetup: ['tests/support/global-setup.ts'],
+        },
+      },
+      {
+        test: {
           name: 'bench',
           include: ['bench/**/*.run.ts'],
           environment: 'node',
