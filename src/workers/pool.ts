@@ -86,7 +86,9 @@ export class WorkerPool<Api> {
     const worker = this.createWorker();
     const slot: Slot<Api> = { worker, remote: wrap<Api>(worker), fail: null };
     const crashed = (event: Event) => {
-      const detail = event instanceof ErrorEvent && event.message ? event.message : 'the worker stopped';
+      // Duck-typed: not every host that runs this has an ErrorEvent class (Node has none).
+      const message = (event as { message?: unknown }).message;
+      const detail = typeof message === 'string' && message ? message : 'the worker stopped';
       slot.fail?.(new WorkerCrashedError(detail));
     };
     worker.addEventListener('error', crashed);

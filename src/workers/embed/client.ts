@@ -35,7 +35,7 @@ export class EmbeddingClient {
         const fail = (event: Event) => {
           if (this.worker !== worker) return;
           this.dispose();
-          reject(new WorkerCrashedError(event instanceof ErrorEvent && event.message ? event.message : 'the embedding worker stopped'));
+          reject(new WorkerCrashedError(typeof (event as { message?: unknown }).message === 'string' && (event as ErrorEvent).message ? (event as ErrorEvent).message : 'the embedding worker stopped'));
         };
         worker.addEventListener('error', fail);
         worker.addEventListener('messageerror', fail);
