@@ -71,10 +71,25 @@ export function filesFromInput(list: FileList | readonly File[]): IntakeResult {
   const files = Array.from(list as ArrayLike<File>);
   const candidates = files.map((file) => ({
     file,
-    path: file.webkitRelativePath ? splitRoot(file.webkitRelativePath) : file.name,
+    path: file.webkitRelativePath ? splitRoot(relativePathOf(file)) : file.name,
   }));
   const relative = files.find((file) => file.webkitRelativePath)?.webkitRelativePath;
   return intakeResult(candidates, { rootName: relative ? pathSegments(relative)[0] : '' });
+}
+
+/**
+ * Chromium turns every backslash in webkitRelativePath into '/', also on Linux and macOS, where a
+ * backslash is an ordinary character of a name: the file `photos/a\b.jpg` arrives as
+ * `photos/a/b.jpg`, a file `b.jpg` in a folder `a` that does not exist (a wrong path in the
+ * manifest, a wrong class label at the top level, and a clash with a real `a/b.jpg`). A folder drop
+ * gives the exact names. `file.name` is exact, so the last segment is restored from it; a backslash
+ * in a folder's name cannot be told from a separator and stays as Chromium gives it.
+ */
+function relativePathOf(file: File): string {
+  const relative = file.webkitRelativePath;
+  if (!file.name.includes('\\')) return relative;
+  const mangled = file.name.replace(/\\/g, '/');
+  return relative.endsWith(`/${mangled}`) ? relative.slice(0, relative.length - mangled.length) + file.name : relative;
 }
 
 /**
