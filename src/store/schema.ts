@@ -21,7 +21,8 @@ export const DB_VERSION = 2;
  * functions, decoding options, the sniffing/limits that refuse files, the thumbnail. Stale entries
  * are then recomputed instead of silently mixing two definitions of a hash in one comparison.
  */
-export const FEATURE_VERSION = 1;
+// 2: truncated files explained from their structure; files over 512 MB refused (hashed in slices).
+export const FEATURE_VERSION = 2;
 
 /** One analysed file, as stored under its sha256. */
 export interface StoredFeatures extends ImageFeatures {

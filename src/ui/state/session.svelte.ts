@@ -121,7 +121,8 @@ export class Session {
     this.latestProgress = null;
     this.overrides = NO_OVERRIDES;
     revokeThumbUrls();
-    void this.pool.run((api) => api.storeStatus()).then((status) => (this.storeMessage = status.message ?? null));
+    this.storeMessage = null;
+    this.refreshStoreMessage();
     try {
       await analyseAll(files, this.pool, {
         signal: controller.signal,
@@ -135,6 +136,8 @@ export class Session {
         },
       });
       this.publish.flush();
+      // A write may have failed during the run (quota): say so now, not on the next run.
+      this.refreshStoreMessage();
       // The bars' clocks stop here, not when the whole run (embedding included) ends.
       const finishedAt = performance.now();
       if (this.readProgress) this.readProgress = { ...this.readProgress, finishedAt };
@@ -214,6 +217,16 @@ export class Session {
     this.grouper.dispose();
     this.embedder.dispose();
     this.clusterer.dispose();
+  }
+
+  /** The store's state as the workers see it (each worker has its own connection). */
+  private refreshStoreMessage(): void {
+    void this.pool
+      .run((api) => api.storeStatus())
+      .then((status) => {
+        if (status.message || !this.storeMessage) this.storeMessage = status.message ?? null;
+      })
+      .catch(() => {});
   }
 
   private hasEmbeddingsFor(model: string): boolean {

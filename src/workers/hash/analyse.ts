@@ -1,18 +1,43 @@
 import { computeHashSets } from '../../core/hash/index.ts';
-import { checkDecodable } from '../../core/sniff.ts';
+import { checkDecodable, describeTruncation, FORMAT_NAMES } from '../../core/sniff.ts';
 import type { SkipReason } from '../../core/types.ts';
 import type { FeatureStore, StoredFeatures } from '../../store/feature-store.ts';
 import { FEATURE_VERSION } from '../../store/schema.ts';
 import { decodeImage, makeThumbnail } from './decode.ts';
-import { sha256Hex } from '../../core/sha256.ts';
+import { SHA256_CHUNK_BYTES, sha256Hex, sha256HexOfBlob } from '../../core/sha256.ts';
+
+/**
+ * Files up to this size are read whole: they are decoded from those bytes anyway, and Web Crypto,
+ * which only digests a whole buffer, hashes them several times faster than the incremental hash.
+ */
+export const WHOLE_READ_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Larger files are never decoded. The pixel limit (100 MP) allows at most about 400 MB even for an
+ * uncompressed 32-bit BMP, so nothing decodable is lost, while a multi-gigabyte file handed to the
+ * decoder would be read whole into the worker's memory and could take the tab down with it.
+ */
+export const MAX_DECODE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * How much of a file read in pieces the sniffing and header check see: a JPEG's frame header can
+ * sit megabytes in, behind a large ICC profile, and the pixel limit must see it before decoding.
+ */
+const HEAD_BYTES = 16 * 1024 * 1024;
 
 export type FileAnalysis =
   | { ok: true; sha256: string; cached: boolean; features: StoredFeatures }
   | { ok: false; sha256: string | null; cached: boolean; reason: SkipReason; detail: string };
 
+/**
+ * What stage two decodes from: the bytes already read, or, for a file too large to have been read
+ * whole, the file itself (a handle, nothing held in memory).
+ */
+export type Source = ArrayBuffer | Blob;
+
 export type ReadOutcome =
   | { done: true; analysis: FileAnalysis }
-  | { done: false; sha256: string; bytes: ArrayBuffer };
+  | { done: false; sha256: string; source: Source };
 
 /**
  * Stage one for a batch: the bytes give each file's content key, and one store lookup for the
@@ -33,54 +58,67 @@ export async function readFiles(files: readonly Blob[], store: FeatureStore): Pr
       if (failure && failure.featureVersion === FEATURE_VERSION) {
         return { done: true, analysis: { ok: false, sha256: r.sha256, cached: true, reason: failure.reason, detail: failure.detail } };
       }
-      return { done: false, sha256: r.sha256, bytes: r.bytes };
+      return { done: false, sha256: r.sha256, source: r.source };
     }),
   );
 }
 
-type ReadBytes = { kind: 'bytes'; sha256: string; bytes: ArrayBuffer } | { kind: 'done'; analysis: FileAnalysis };
+type ReadBytes = { kind: 'bytes'; sha256: string; source: Source } | { kind: 'done'; analysis: FileAnalysis };
 
 async function readBytes(file: Blob): Promise<ReadBytes> {
   const done = (analysis: FileAnalysis): ReadBytes => ({ kind: 'done', analysis });
   if (file.size === 0) {
     return done({ ok: false, sha256: null, cached: false, reason: 'empty-file', detail: 'The file is empty (0 bytes).' });
   }
-  let bytes: ArrayBuffer;
   try {
-    bytes = await file.arrayBuffer();
+    if (file.size > WHOLE_READ_BYTES) return { kind: 'bytes', sha256: await sha256HexOfBlob(file), source: file };
+    const bytes = await file.arrayBuffer();
+    return { kind: 'bytes', sha256: await sha256Hex(bytes), source: bytes };
   } catch (error) {
     const detail = `The file could not be read (moved, deleted or not permitted?): ${message(error)}`;
     return done({ ok: false, sha256: null, cached: false, reason: 'read-error', detail });
   }
-  return { kind: 'bytes', sha256: await sha256Hex(bytes), bytes };
 }
 
-/** Stage two: decode once, then hashes and thumbnail from the same pixels; stored before returning. */
 /**
  * Stage two: decode once, then hashes and thumbnail from the same pixels. The caller stores the
  * results of a whole batch in one transaction (storeResults).
  */
-export async function computeFeatures(sha256: string, bytes: ArrayBuffer): Promise<FileAnalysis> {
-  // The whole file as a view (no copy): metadata such as a large ICC profile can push a JPEG's
-  // frame header far past any fixed-size head, and the size check must see it before decoding.
-  const check = checkDecodable(new Uint8Array(bytes), bytes.byteLength);
-  if (!check.ok) return { ok: false, sha256, cached: false, reason: check.reason, detail: check.detail };
+export async function computeFeatures(sha256: string, source: Source): Promise<FileAnalysis> {
+  const skip = (reason: SkipReason, detail: string): FileAnalysis => ({ ok: false, sha256, cached: false, reason, detail });
+  const size = source instanceof Blob ? source.size : source.byteLength;
+  let head: Uint8Array;
+  try {
+    // Bytes read whole are seen whole (a view, no copy); a large file only by its start.
+    head = source instanceof Blob ? new Uint8Array(await source.slice(0, HEAD_BYTES).arrayBuffer()) : new Uint8Array(source);
+  } catch (error) {
+    return skip('read-error', `The file could not be read (moved, deleted or not permitted?): ${message(error)}`);
+  }
+  const check = checkDecodable(head, size);
+  if (!check.ok) return skip(check.reason, check.detail);
+  if (size > MAX_DECODE_BYTES) {
+    return skip(
+      'too-large',
+      `This ${FORMAT_NAMES[check.format]} file is ${megabytes(size)}, over the limit of ${megabytes(MAX_DECODE_BYTES)} for decoding in the browser; ` +
+        `it was not decoded, to keep the tab from running out of memory. Its SHA-256 was computed in ${megabytes(SHA256_CHUNK_BYTES)} pieces, so exact copies of it are still found.`,
+    );
+  }
 
+  const blob = source instanceof Blob ? source : new Blob([source]);
   let decoded;
   try {
-    decoded = await decodeImage(new Blob([bytes]));
+    decoded = await decodeImage(blob);
   } catch (error) {
-    return {
-      ok: false,
-      sha256,
-      cached: false,
-      reason: 'corrupt-image',
-      detail: `The browser could not decode this ${check.format.toUpperCase()} file (damaged or truncated?): ${message(error)}`,
-    };
+    // Only bytes read whole can show where a file ends; a large file's start says nothing about that.
+    const truncated = source instanceof Blob ? null : describeTruncation(head, check.format);
+    return skip(
+      'corrupt-image',
+      truncated ?? `The browser could not decode this ${check.format.toUpperCase()} file (damaged or truncated?): ${message(error)}`,
+    );
   }
   try {
     const { hashes, mirrored } = computeHashSets(decoded.rgba, decoded.width, decoded.height);
-    const thumb = await makeThumbnail(decoded.bitmap, bytes, check.format);
+    const thumb = await makeThumbnail(decoded.bitmap, blob, check.format);
     const features: StoredFeatures = {
       sha256,
       width: decoded.width,
@@ -98,6 +136,13 @@ export async function computeFeatures(sha256: string, bytes: ArrayBuffer): Promi
   } finally {
     decoded.bitmap.close();
   }
+}
+
+/** "1.1 GB", "512 MB": binary units, as file managers show them. */
+function megabytes(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  if (mb >= 1024) return `${Number((mb / 1024).toFixed(1))} GB`;
+  return `${Number(mb.toFixed(mb >= 10 ? 0 : 1))} MB`;
 }
 
 /** Everything a batch computed, in one transaction; known-bad files too, so they are not decoded again. */

@@ -40,12 +40,12 @@ const SHOWN_AS_IS: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/pn
  */
 export async function makeThumbnail(
   bitmap: ImageBitmap,
-  bytes: ArrayBuffer,
+  source: Blob,
   format: string,
 ): Promise<{ blob: Blob; width: number; height: number }> {
   const asIs = SHOWN_AS_IS[format];
-  if (asIs && bitmap.width <= THUMB_SIZE && bitmap.height <= THUMB_SIZE && bytes.byteLength <= 64 * 1024) {
-    return { blob: new Blob([bytes], { type: asIs }), width: bitmap.width, height: bitmap.height };
+  if (asIs && bitmap.width <= THUMB_SIZE && bitmap.height <= THUMB_SIZE && source.size <= 64 * 1024) {
+    return { blob: new Blob([source], { type: asIs }), width: bitmap.width, height: bitmap.height };
   }
   const scale = Math.min(1, THUMB_SIZE / Math.max(bitmap.width, bitmap.height));
   const width = Math.max(1, Math.round(bitmap.width * scale));

@@ -1,12 +1,12 @@
 import { expose } from 'comlink';
 import { FeatureStore } from '../../store/feature-store.ts';
-import { computeFeatures, readFiles, storeResults, type FileAnalysis } from './analyse.ts';
+import { computeFeatures, readFiles, storeResults, type FileAnalysis, type Source } from './analyse.ts';
 
 let storePromise: Promise<FeatureStore> | null = null;
 const store = () => (storePromise ??= FeatureStore.open());
 
-/** Bytes of the batch's unknown files between the two stages; one batch per worker at a time. */
-let pending = new Map<number, { sha256: string; bytes: ArrayBuffer }>();
+/** The batch's unknown files between the two stages; one batch per worker at a time. */
+let pending = new Map<number, { sha256: string; source: Source }>();
 
 const api = {
   /**
@@ -19,7 +19,7 @@ const api = {
     const outcomes = await readFiles(files, await store());
     return outcomes.map((outcome, i) => {
       if (outcome.done) return outcome.analysis;
-      pending.set(i, { sha256: outcome.sha256, bytes: outcome.bytes });
+      pending.set(i, { sha256: outcome.sha256, source: outcome.source });
       return null;
     });
   },
@@ -28,7 +28,7 @@ const api = {
     const todo = pending;
     pending = new Map();
     const out = new Map<number, FileAnalysis>();
-    for (const [i, { sha256, bytes }] of todo) out.set(i, await computeFeatures(sha256, bytes));
+    for (const [i, { sha256, source }] of todo) out.set(i, await computeFeatures(sha256, source));
     await storeResults([...out.values()], await store());
     return out;
   },
