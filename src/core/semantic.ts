@@ -143,12 +143,78 @@ function rowNorms(X: Float32Array, n: number, d: number, label: string): Float64
   return norms;
 }
 
+/**
+ * Computes one class's condensed distance matrix (n × n, scipy layout) in place of cosine.ts, e.g. on
+ * a tfjs backend; progress and cancellation as ProgressOptions. The linkage consumes the result.
+ */
+export type ClassDistances = (
+  vectors: Float32Array,
+  n: number,
+  d: number,
+  options: { shouldStop?: () => boolean; onProgress?: (done: number, total: number) => void },
+) => Promise<Float64Array>;
+
 /** Clusters every class (the expensive step); the model then serves any number of cuts. */
 export function clusterClasses(
   classes: readonly SemanticClassInput[],
   d: number,
   options: ClusterClassesOptions = {},
 ): SemanticModel {
+  const plan = planClasses(classes, d, options);
+  const out: SemanticClassModel[] = [];
+  for (const c of classes) {
+    const step = plan.begin(c);
+    out.push(step.finish(step.n > 1 ? clusterClass(c.vectors, step.n, d, step.clusterOptions) : null));
+  }
+  return { dim: d, classes: out };
+}
+
+/**
+ * clusterClasses with each class's distances from `distances` (awaited one class at a time, so
+ * only one matrix is alive at once) instead of cosine.ts; the linkage and everything after it
+ * are the same code. Progress weighs the distances as clusterClasses does unless `distanceWeight`
+ * says otherwise. Keeper distances in the cuts are still the float64 ones of cosine.ts: if the matrix given here
+ * is less precise (float32 products), a threshold cut's members are within t of each other only
+ * up to that difference.
+ */
+export async function clusterClassesWith(
+  classes: readonly SemanticClassInput[],
+  d: number,
+  distances: ClassDistances,
+  options: ClusterClassesOptions & {
+    /**
+     * Progress weight of one pair of `distances`, in the units of the float64 path's (d per pair,
+     * LINKAGE_WEIGHT for the linkage); default d. A faster provider passes less, so that the bar
+     * does not reach its end with the linkage still to run.
+     */
+    distanceWeight?: number;
+  } = {},
+): Promise<SemanticModel> {
+  const plan = planClasses(classes, d, options, options.distanceWeight);
+  const out: SemanticClassModel[] = [];
+  for (const c of classes) {
+    const step = plan.begin(c);
+    let clustering: ClassClustering | null = null;
+    if (step.n > 1) {
+      const { shouldStop, onProgress } = step.clusterOptions;
+      const D = await distances(c.vectors, step.n, d, {
+        shouldStop,
+        onProgress: onProgress && ((done, total) => onProgress(done, total, 'distances')),
+      });
+      clustering = clusterClass(c.vectors, step.n, d, { ...step.clusterOptions, distances: D });
+    }
+    out.push(step.finish(clustering));
+  }
+  return { dim: d, classes: out };
+}
+
+/** Validation, and progress bookkeeping across classes, shared by both entry points above. */
+function planClasses(
+  classes: readonly SemanticClassInput[],
+  d: number,
+  options: ClusterClassesOptions,
+  distanceWeight = Math.max(1, d),
+) {
   if (!Number.isInteger(d) || d < 0) throw new RangeError(`clusterClasses: bad dimension ${d}`);
   const labels = new Set<string>();
   const ids = new Set<number>();
@@ -168,32 +234,35 @@ export function clusterClasses(
   }
 
   const { shouldStop, onProgress } = options;
-  const out: SemanticClassModel[] = [];
   let itemsBefore = 0;
-  for (const c of classes) {
-    if (shouldStop?.()) throw new ClusterCancelledError();
-    const n = c.ids.length;
-    const norms = rowNorms(c.vectors, n, d, c.label);
-    let clustering: ClassClustering | null = null;
-    if (n > 1) {
+  return {
+    begin(c: SemanticClassInput) {
+      if (shouldStop?.()) throw new ClusterCancelledError();
+      const n = c.ids.length;
+      const norms = rowNorms(c.vectors, n, d, c.label);
       const pairs = (n * (n - 1)) / 2;
-      const distWork = pairs * Math.max(1, d);
+      const distWork = pairs * distanceWeight;
       const classWork = distWork + pairs * LINKAGE_WEIGHT;
-      clustering = clusterClass(c.vectors, n, d, {
+      const clusterOptions = {
         shouldStop,
         onProgress:
           onProgress &&
-          ((done, total, stage) => {
+          ((done: number, total: number, stage: ClusterStage) => {
             const work = stage === 'distances' ? (done / total) * distWork : distWork + (done / total) * pairs * LINKAGE_WEIGHT;
             onProgress(Math.min(totalItems, Math.floor(itemsBefore + (n * work) / classWork)), totalItems, c.label, stage);
           }),
-      });
-    }
-    out.push({ label: c.label, ids: c.ids.slice(), n, vectors: c.vectors, norms, clustering });
-    itemsBefore += n;
-    onProgress?.(itemsBefore, totalItems, c.label, 'linkage');
-  }
-  return { dim: d, classes: out };
+      };
+      return {
+        n,
+        clusterOptions,
+        finish(clustering: ClassClustering | null): SemanticClassModel {
+          itemsBefore += n;
+          onProgress?.(itemsBefore, totalItems, c.label, 'linkage');
+          return { label: c.label, ids: c.ids.slice(), n, vectors: c.vectors, norms, clustering };
+        },
+      };
+    },
+  };
 }
 
 /** Validated keep fraction of a class. */

@@ -26,6 +26,11 @@ export interface ClusterClassOptions {
   shouldStop?: () => boolean;
   /** Progress within the current stage (distances: pairs done; linkage: merges done). */
   onProgress?: (done: number, total: number, stage: ClusterStage) => void;
+  /**
+   * The condensed cosine distances of the rows, already computed elsewhere (the tfjs path in
+   * src/ml/distances.ts). The linkage overwrites them. Without it they are computed here, in float64.
+   */
+  distances?: Float64Array;
 }
 
 export interface ClusterCut {
@@ -67,10 +72,12 @@ export function clusterClass(
 ): ClassClustering {
   if (embeddings.length !== n * d) throw new RangeError(`clusterClass: ${embeddings.length} values, expected ${n}×${d}`);
   const { shouldStop, onProgress } = options;
-  const dists = cosineDistances(embeddings, n, d, {
-    shouldStop,
-    onProgress: onProgress && ((done, total) => onProgress(done, total, 'distances')),
-  });
+  const dists =
+    options.distances ??
+    cosineDistances(embeddings, n, d, {
+      shouldStop,
+      onProgress: onProgress && ((done, total) => onProgress(done, total, 'distances')),
+    });
   // The distances are not needed after the linkage: let it overwrite them instead of copying.
   const Z = completeLinkage(dists, n, {
     inPlace: true,

@@ -1,8 +1,8 @@
 import { proxy, transfer, wrap, type Remote } from 'comlink';
 import type { SemanticCutOptions } from '../../core/semantic.ts';
-import type { ClusterCutResult, ClusterLoadInput, ClusterLoadProgress, ClusterWorkerApi } from './cluster.worker.ts';
+import type { ClusterCutResult, ClusterLoadInput, ClusterLoadProgress, ClusterLoadResult, ClusterWorkerApi } from './cluster.worker.ts';
 
-export type { ClusterCutResult, ClusterLoadInput, ClusterLoadProgress } from './cluster.worker.ts';
+export type { ClusterCutResult, ClusterLoadInput, ClusterLoadProgress, ClusterLoadResult } from './cluster.worker.ts';
 
 export interface ClusterLoadOptions {
   /** Aborting terminates the worker (the clustering cannot be interrupted otherwise). */
@@ -40,9 +40,10 @@ export class ClusteringClient {
    * Clusters `input`. The vectors' buffers are transferred, not copied: afterwards they are
    * detached here (a vector that is a view into a larger buffer takes the whole buffer with it).
    * On abort, or when a newer load() replaces this one, rejects with the signal's reason (or an
-   * AbortError) and so do the cuts still waiting.
+   * AbortError) and so do the cuts still waiting. `input.fast` picks the tfjs distances (see
+   * ClusterLoadInput); the result says which path ran.
    */
-  async load(input: ClusterLoadInput, options: ClusterLoadOptions = {}): Promise<{ ms: number }> {
+  async load(input: ClusterLoadInput, options: ClusterLoadOptions = {}): Promise<ClusterLoadResult> {
     const { signal, onProgress } = options;
     signal?.throwIfAborted();
     this.dispose(new DOMException('superseded by a newer load', 'AbortError'));
