@@ -17,6 +17,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { recordResults, type BenchResult } from './support/results.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -47,6 +48,7 @@ afterAll(async () => {
   if (results.length > 0) {
     const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, memoryGB: Math.round(os.totalmem() / 2 ** 30) };
     await writeFile(path.join(repoRoot, 'bench/results-cluster.json'), JSON.stringify({ machine, results }, null, 2) + '\n');
+    await recordResults(results.filter((r): r is BenchResult => r.name === 'cluster-10k'));
   }
   await removeTempDirs();
 });
