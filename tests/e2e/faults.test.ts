@@ -244,3 +244,28 @@ describe('storage quota', () => {
     expectAllAnalysed(await manifestOf(page), names);
   });
 });
+
+describe('no IndexedDB at all', () => {
+  test('a browser that offers no IndexedDB (page and workers): the run completes in memory and says why', async () => {
+    harness = await launchBrowser();
+    const { page, context } = harness;
+    // Some private modes have no IndexedDB. Take it away from the page and from every worker: the
+    // workers' scripts are modules served by us, so a line in front of each removes it there too.
+    const removeIndexedDb = "try{Object.defineProperty(globalThis,'indexedDB',{value:undefined,configurable:true})}catch(e){}\n";
+    await page.addInitScript(removeIndexedDb);
+    let patched = 0;
+    await context.route(/\/assets\/.*\.js$/, async (route) => {
+      const response = await route.fetch();
+      patched++;
+      await route.fulfill({ response, body: removeIndexedDb + (await response.text()) });
+    });
+    const { root, names } = await smallDataset();
+    await page.goto(harness.origin + '/?embeddings=0');
+    expect(await runFolder(page, root)).toMatchObject({ done: names.length, total: names.length });
+    expect(patched).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('[data-testid=store-message]').textContent()).toMatch(/no IndexedDB/);
+    expectAllAnalysed(await manifestOf(page), names, { 'notes.jpg': /not-an-image/ });
+    // Nothing was kept on disk, so a second run recomputes, and still completes.
+    expect(await runFolder(page, root)).toMatchObject({ done: names.length, total: names.length });
+  });
+});
