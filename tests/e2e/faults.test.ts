@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
@@ -267,5 +267,30 @@ describe('no IndexedDB at all', () => {
     expectAllAnalysed(await manifestOf(page), names, { 'notes.jpg': /not-an-image/ });
     // Nothing was kept on disk, so a second run recomputes, and still completes.
     expect(await runFolder(page, root)).toMatchObject({ done: names.length, total: names.length });
+  });
+});
+
+describe('a worker that dies', () => {
+  test('a hash worker that throws on one file is replaced; that file is retried alone, then skipped as analysis-failed; the rest finish', async () => {
+    harness = await launchBrowser();
+    const { page, context } = harness;
+    // An uncaught error inside the worker, as a real crash raises: injected in front of the hash
+    // worker's module, it fires whenever a batch holding a file named "poison" arrives.
+    const crashOnPoison =
+      "self.addEventListener('message',(e)=>{const a=e.data&&e.data.argumentList&&e.data.argumentList[0];const files=a&&a.value;" +
+      "if(Array.isArray(files)&&files.some((f)=>f&&typeof f.name==='string'&&f.name.includes('poison')))setTimeout(()=>{throw new Error('injected crash')});});\n";
+    let patched = 0;
+    await context.route(/\/assets\/hash\.worker.*\.js$/, async (route) => {
+      const response = await route.fetch();
+      patched++;
+      await route.fulfill({ response, body: crashOnPoison + (await response.text()) });
+    });
+    const { root, names } = await smallDataset();
+    await copyFile(path.join(root, names[0]), path.join(root, 'poison.jpg'));
+    await page.goto(harness.origin + '/?embeddings=0');
+    expect(await runFolder(page, root)).toMatchObject({ done: names.length + 1, total: names.length + 1 });
+    expect(patched).toBeGreaterThan(0);
+    const manifest = await manifestOf(page);
+    expectAllAnalysed(manifest, [...names, 'poison.jpg'], { 'notes.jpg': /not-an-image/, 'poison.jpg': /analysis-failed.*worker stopped/ });
   });
 });
