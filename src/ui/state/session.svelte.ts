@@ -23,6 +23,9 @@ import { revokeThumbUrls } from './thumbs.ts';
 
 export type RunState = 'idle' | 'running' | 'done' | 'error';
 
+/** Largest class size from which the clustering uses tfjs matrix products for its distances. */
+const FAST_CLUSTERING_FROM = 3000;
+
 /** The groups on screen and what produced them. */
 export interface Grouping {
   groups: Group[];
@@ -325,8 +328,11 @@ export class Session {
     if (this.clustered === embeddings && this.clusterer.loaded) return;
     this.clustered = null;
     const classes = classInputs(embeddings, (id) => this.files[id].label);
+    // Below a few thousand images per class the exact float64 distances take a second or two;
+    // above, the tfjs products (refined in float64 where merges are decided) save most of the time.
+    const fast = classes.some((c) => c.ids.length >= FAST_CLUSTERING_FROM);
     await this.clusterer.load(
-      { dim: embeddings.dim, classes },
+      { dim: embeddings.dim, classes, fast, backend: this.settings.backend ?? undefined },
       { signal, onProgress: (p) => (this.groupProgress = { done: p.done, total: p.total, cached: 0, startedAt }) },
     );
     this.clustered = embeddings;
