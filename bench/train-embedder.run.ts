@@ -151,4 +151,6 @@ test.runIf(wanted('train-embedder'))('train-embedder', async () => {
   await writeFile(path.join(repoRoot, 'bench/results-train-embedder.json'), JSON.stringify(out, null, 2) + '\n');
   console.log(JSON.stringify(out.result));
   expect(knnRaw).toBeGreaterThan(0.1);
-});
+  // The budget covers training only; loading, calibration and embedding come on top, and a shared
+  // machine can stretch epochs well past the calibrated time, so the project's 30 min is too tight.
+}, 3_600_000);
