@@ -20,6 +20,7 @@ import { downloadVia, readZipEntry, unzipList, unzipTest } from '../support/down
 import { removeTempDirs, tempDir } from '../support/fixtures.ts';
 import { REASON_UNIQUE } from '../../src/core/selection.ts';
 import type { Manifest, ManifestFile } from '../../src/core/manifest.ts';
+import { parseCsv } from '../support/csv.ts';
 
 let harness: Harness | null = null;
 afterEach(async () => {
@@ -99,41 +100,6 @@ async function checkZip(zip: string, manifest: Manifest, extraDocuments: string[
   expect(keptTxt.slice(0, -1).split('\n').map(listLine).sort()).toEqual(kept.sort());
 }
 
-/** RFC 4180: fields quoted when they hold a comma, quote or line break (a file name may hold all three). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c === '"') {
-      quoted = true;
-    } else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else {
-      field += c;
-    }
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
-}
 
 describe('bad inputs', () => {
   test('hashes only: every bad input gets a status and a clear reason, the run ends done, the zip is valid', async () => {

@@ -14,6 +14,7 @@ import { NO_OVERRIDES, computeSelection, keepAlso, setKeeper, type SelectionItem
 import { HASH_KINDS, type Hash64, type HashSet } from '../../../src/core/types.ts';
 import { clusteredHashes, flipBits } from './arbitraries.ts';
 import { validate } from './json-schema-lite.ts';
+import { parseCsv } from '../../support/csv.ts';
 
 const schema = JSON.parse(readFileSync(new URL('../../../schema/manifest.schema.json', import.meta.url), 'utf8'));
 
@@ -22,28 +23,6 @@ function hashSet(h: Hash64): HashSet {
 }
 const EVERY_OTHER_NIBBLE = Array.from({ length: 64 }, (_, b) => b).filter((b) => Math.floor(b / 4) % 2 === 1);
 const sha = (n: number) => n.toString(16).padStart(64, '0');
-
-/** Minimal RFC 4180 reader, to check that what we write reads back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) row.push(field), rows.push(row);
-  return rows;
-}
 
 interface Scenario {
   files: (ManifestFileInput & SelectionItem & { hashes: HashSet; mirrored: HashSet })[];
