@@ -90,3 +90,18 @@ export function hammingHex64(a: Hash64, b: Hash64): number {
   packHashInto(b, t, 1);
   return distanceAt(t, 0, t, 1);
 }
+
+/**
+ * A packed table as two plain arrays, high words and low words: contiguous int32 loads that the
+ * hot comparison loops keep unboxed (pairs.ts, pairs-mih.ts).
+ */
+export function splitPackedTable(table: Uint32Array): [Int32Array, Int32Array] {
+  const n = table.length >>> 1;
+  const hi = new Int32Array(n);
+  const lo = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    hi[i] = table[2 * i];
+    lo[i] = table[2 * i + 1];
+  }
+  return [hi, lo];
+}

@@ -30,6 +30,7 @@
  *   images share block values); a crowded bucket costs comparisons, never correctness.
  */
 import type { NearPair, NearPairFinder } from './pairs.ts';
+import { splitPackedTable } from './hamming.ts';
 
 interface Block extends MihBlock {
   /** The block's bits within the high and low 32-bit words, for block distances of an XOR. */
@@ -329,8 +330,8 @@ class Search {
     useWasm: boolean,
   ) {
     const n = (this.n = table.length >>> 1);
-    [this.hi, this.lo] = splitWords(table);
-    [this.mhi, this.mlo] = mirrored ? splitWords(mirrored) : [null, null];
+    [this.hi, this.lo] = splitPackedTable(table);
+    [this.mhi, this.mlo] = mirrored ? splitPackedTable(mirrored) : [null, null];
     this.idsA = new Int32Array(n);
     this.idsB = mirrored ? new Int32Array(n) : null;
     this.keys = new Int32Array(n);
@@ -523,16 +524,6 @@ function blockDistance(block: Block, xh: number, xl: number): number {
   return pc(xh & block.maskHi) + pc(xl & block.maskLo);
 }
 
-function splitWords(table: Uint32Array): [Int32Array, Int32Array] {
-  const n = table.length >>> 1;
-  const hi = new Int32Array(n);
-  const lo = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    hi[i] = table[2 * i];
-    lo[i] = table[2 * i + 1];
-  }
-  return [hi, lo];
-}
 
 function align8(x: number): number {
   return (x + 7) & ~7;

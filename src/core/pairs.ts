@@ -6,6 +6,7 @@
  * enough for its setup to pay. Tests compare both with a naive oracle, and with each other.
  */
 import { multiIndexNearPairs } from './pairs-mih.ts';
+import { splitPackedTable } from './hamming.ts';
 
 /** One near pair: hash indices a < b and their flip-invariant distance d. */
 export interface NearPair {
@@ -48,13 +49,13 @@ export const bruteForceNearPairs: NearPairFinder = (table, mirrored, threshold) 
   if (!(threshold >= 0)) return []; // also rejects NaN
   const t = Math.min(Math.floor(threshold), 64);
   const n = table.length >>> 1;
-  const [hi, lo] = split(table);
+  const [hi, lo] = splitPackedTable(table);
   // The early exit pays while it is predictable: at t ≤ 14 almost every pair fails on the high
   // word. Near t = 16 about half pass, mispredicted branches cost more than they save, and a
   // branch-free full count is faster (measured on 20k hashes: ~25–30% at t = 16).
   const branchFree = t >= BRANCH_FREE_FROM;
   if (mirrored === null) return branchFree ? scanPlainFull(hi, lo, n, t) : scanPlain(hi, lo, n, t);
-  const [mhi, mlo] = split(mirrored);
+  const [mhi, mlo] = splitPackedTable(mirrored);
   return branchFree
     ? scanMirroredFull(hi, lo, mhi, mlo, n, t)
     : scanMirrored(hi, lo, mhi, mlo, n, t);
@@ -85,16 +86,6 @@ function pc2(x: number, y: number): number {
   return Math.imul(x, 0x01010101) >>> 24;
 }
 
-function split(table: Uint32Array): [Int32Array, Int32Array] {
-  const n = table.length >>> 1;
-  const hi = new Int32Array(n);
-  const lo = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    hi[i] = table[2 * i];
-    lo[i] = table[2 * i + 1];
-  }
-  return [hi, lo];
-}
 
 function scanPlain(hi: Int32Array, lo: Int32Array, n: number, t: number): NearPair[] {
   const out: NearPair[] = [];

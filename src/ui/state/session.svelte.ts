@@ -308,13 +308,18 @@ export class Session {
       this.grouping = semanticGrouping(cut, settings, total, performance.now() - startedAt);
       return;
     }
-    // Semantic mode without embeddings (model failed, or cancelled while embedding): exact copies.
-    const effective: Settings = settings.mode === 'semantic' ? { ...settings, mode: 'exact' } : settings;
     const count = await this.loadGrouper(embeddings);
     this.groupProgress = { done: 0, total: count, cached: 0, startedAt };
-    const grouping = await this.grouper.group(effective, signal);
+    const grouping = await this.groupByHashes(settings, embeddings, signal);
     this.groupProgress = { done: count, total: count, cached: 0, startedAt, finishedAt: performance.now() };
-    this.grouping = { ...grouping, settings, embedded: effective.mode === 'near' && effective.embeddings && embeddings !== null };
+    this.grouping = grouping;
+  }
+
+  /** Hash (+ embedding pair) groups; semantic mode without embeddings (model failed, cancelled) gets exact copies. */
+  private async groupByHashes(settings: Settings, embeddings: RunEmbeddings | null, signal?: AbortSignal): Promise<Grouping> {
+    const effective: Settings = settings.mode === 'semantic' ? { ...settings, mode: 'exact' } : settings;
+    const grouping = await this.grouper.group(effective, signal);
+    return { ...grouping, settings, embedded: effective.mode === 'near' && effective.embeddings && embeddings !== null };
   }
 
   private async loadGrouper(embeddings: RunEmbeddings | null): Promise<number> {
@@ -360,11 +365,8 @@ export class Session {
         return;
       }
       if (!this.grouperLoaded) await this.loadGrouper(embeddings);
-      const effective: Settings = settings.mode === 'semantic' ? { ...settings, mode: 'exact' } : settings;
-      const grouping = await this.grouper.group(effective);
-      if (job === this.groupJob) {
-        this.grouping = { ...grouping, settings, embedded: effective.mode === 'near' && effective.embeddings && embeddings !== null };
-      }
+      const grouping = await this.groupByHashes(settings, embeddings);
+      if (job === this.groupJob) this.grouping = grouping;
     } catch (error) {
       if (job === this.groupJob) this.error = error instanceof Error ? error.message : String(error);
     }
