@@ -13,7 +13,7 @@
  * TEST_PER_CLASS, TRAIN_WIDTH, TRAIN_BLOCKS, TRAIN_OPT (sgd|adam), TRAIN_LR, TRAIN_BATCH,
  * TRAIN_CALIBRATE_ONLY=1 (print the timing, train nothing). BENCH_ONLY=train-embedder selects this row.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -52,6 +52,18 @@ async function loadSplit(split: 'train' | 'test', perClass: number): Promise<{ x
     }
   });
   return { x, y: Int32Array.from(items, (it) => it.label) };
+}
+
+async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightsManifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }];
+      await writeFile(path.join(dir, 'model.json'), JSON.stringify({ modelTopology: artifacts.modelTopology, format: 'layers-model', weightsManifest }));
+      await writeFile(path.join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
 }
 
 function knnAccuracy(train: Float64Array, trainLabels: Int32Array, test: Float64Array, testLabels: Int32Array, dim: number): number {
@@ -120,6 +132,8 @@ test.runIf(wanted('train-embedder'))('train-embedder', async () => {
     },
   });
   const trainSeconds = (performance.now() - tTrain) / 1000;
+  // Kept so a long run's weights survive whatever fails after it (embedding, k-NN, a cut-off session).
+  await saveModel(res.model, path.join(repoRoot, 'bench/out/train-embedder'));
   const tEmbed = performance.now();
   const dim = embeddingDim(res.model);
   const trainVec = embed(res.model, train.x);
