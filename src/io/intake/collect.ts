@@ -3,14 +3,20 @@
  * on the page) as one sorted list of files with their path below the root and their class label.
  * The path and label rules live in core/intake-paths.ts; this file only talks to the browser.
  */
+import { splitLayout, type SplitRole } from '../../core/experiment/eval-split.ts';
 import { comparePaths, isIgnored, labelOf, pathSegments, splitRoot } from '../../core/intake-paths.ts';
 
 export interface IntakeFile {
   file: File;
   /** Relative to the root the user gave, '/'-separated, the root's own name excluded. */
   path: string;
-  /** First folder below the root, or '' for a file directly in it. */
+  /**
+   * First folder below the root, or '' for a file directly in it; in a train/ + test/ (or val/)
+   * layout the folder below those, so train/cat and test/cat are one class.
+   */
   label: string;
+  /** Only in a train/ + test/ layout: which side the file is on (the experiment evaluates on 'test'). */
+  split?: SplitRole;
 }
 
 export interface IntakeProblem {
@@ -55,6 +61,13 @@ export function intakeResult(
   for (const { file, path } of candidates) {
     if (isIgnored(path)) ignoredPaths.push(path);
     else kept.push({ file, path, label: labelOf(path) });
+  }
+  const layout = splitLayout(kept.map((f) => f.path));
+  if (layout) {
+    for (const f of kept) {
+      f.label = layout.labelOf(f.path);
+      f.split = layout.roleOf(f.path);
+    }
   }
   kept.sort((a, b) => comparePaths(a.path, b.path));
   ignoredPaths.sort(comparePaths);

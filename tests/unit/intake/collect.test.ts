@@ -243,3 +243,25 @@ describe('filesFromSample', () => {
     await expect(filesFromSample('/s/')).rejects.toThrow(/not in the expected/);
   });
 });
+
+describe('train/ + test/ layout', () => {
+  const pick = (paths: string[]) => filesFromInput(paths.map((p) => Object.defineProperty(new File(['x'], p.split('/').pop()!), 'webkitRelativePath', { value: p })));
+
+  it('labels by the class folder under train/ and test/, and says which side each file is on', () => {
+    const r = pick(['cifar/train/cat/1.jpg', 'cifar/train/dog/2.jpg', 'cifar/test/cat/3.jpg', 'cifar/test/dog/4.jpg']);
+    expect(r.files.map((f) => [f.path, f.label, f.split])).toEqual([
+      ['test/cat/3.jpg', 'cat', 'test'],
+      ['test/dog/4.jpg', 'dog', 'test'],
+      ['train/cat/1.jpg', 'cat', 'train'],
+      ['train/dog/2.jpg', 'dog', 'train'],
+    ]);
+  });
+
+  it('leaves an ordinary class-folder layout alone, even with a class named train', () => {
+    const r = pick(['pets/train/1.jpg', 'pets/dog/2.jpg']);
+    expect(r.files.map((f) => [f.label, f.split])).toEqual([
+      ['dog', undefined],
+      ['train', undefined],
+    ]);
+  });
+});
