@@ -1,8 +1,25 @@
 import { proxy, transfer, wrap, type Remote } from 'comlink';
 import type { SemanticCutOptions } from '../../core/semantic.ts';
-import type { ClusterCutResult, ClusterLoadInput, ClusterLoadProgress, ClusterLoadResult, ClusterWorkerApi } from './cluster.worker.ts';
+import type {
+  ClusterCutResult,
+  ClusterLargeInput,
+  ClusterLargeProgress,
+  ClusterLargeResult,
+  ClusterLoadInput,
+  ClusterLoadProgress,
+  ClusterLoadResult,
+  ClusterWorkerApi,
+} from './cluster.worker.ts';
 
-export type { ClusterCutResult, ClusterLoadInput, ClusterLoadProgress, ClusterLoadResult } from './cluster.worker.ts';
+export type {
+  ClusterCutResult,
+  ClusterLargeInput,
+  ClusterLargeProgress,
+  ClusterLargeResult,
+  ClusterLoadInput,
+  ClusterLoadProgress,
+  ClusterLoadResult,
+} from './cluster.worker.ts';
 
 export interface ClusterLoadOptions {
   /** Aborting terminates the worker (the clustering cannot be interrupted otherwise). */
@@ -76,6 +93,33 @@ export class ClusteringClient {
     // A cut asked for while load() still runs waits behind it in the worker's queue.
     const result = await Promise.race([session.remote.cut(options), session.gone]);
     return { ...result, seq, roundTripMs: performance.now() - started };
+  }
+
+  /**
+   * Cuts one class too large for a distance matrix (see the worker's cutLarge) in a worker of its
+   * own, ended when the answer comes, so a loaded model and its cuts are untouched. The vectors'
+   * buffer is transferred. Aborting terminates that worker and rejects with the signal's reason.
+   */
+  async cutLarge(
+    input: ClusterLargeInput,
+    options: { signal?: AbortSignal; onProgress?: (p: ClusterLargeProgress) => void } = {},
+  ): Promise<ClusterLargeResult> {
+    const { signal, onProgress } = options;
+    signal?.throwIfAborted();
+    const worker = new Worker(new URL('./cluster.worker.ts', import.meta.url), { type: 'module', name: 'winnow-cluster-large' });
+    let fail: (reason: unknown) => void = () => {};
+    const gone = new Promise<never>((_, reject) => (fail = reject));
+    const onAbort = () => fail(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.addEventListener('error', (e) => fail(new Error(`clustering worker failed: ${e.message || 'unknown error'}`)));
+    try {
+      const remote = wrap<ClusterWorkerApi>(worker);
+      const buffers = input.vectors.buffer instanceof ArrayBuffer ? [input.vectors.buffer] : [];
+      return await Promise.race([remote.cutLarge(transfer(input, buffers), onProgress && proxy(onProgress)), gone]);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      worker.terminate();
+    }
   }
 
   /** Whether a load() has finished and its model is still in the worker. */

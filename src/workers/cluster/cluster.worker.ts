@@ -9,6 +9,8 @@ import {
   type SemanticModel,
 } from '../../core/semantic.ts';
 import type { BackendName } from '../../ml/backend.ts';
+import { keepCount } from '../../core/cluster/index.ts';
+import { clusterFromEdges, cutForest, forestClustering, rowNormsOf, type ForestLinkage } from '../../core/cluster/components.ts';
 
 export interface ClusterLoadInput {
   dim: number;
@@ -47,6 +49,52 @@ export interface ClusterLoadProgress {
 export type ClusterCutResult = SemanticCut & {
   /** Time spent cutting in the worker, without the trip to and from it. */
   ms: number;
+};
+
+/** One class too large for a distance matrix, cut once at a keep fraction (see cutLarge). */
+export interface ClusterLargeInput {
+  dim: number;
+  label?: string;
+  /** File ids, one per row of `vectors`. */
+  ids: number[];
+  vectors: Float32Array;
+  keep: number;
+  /** Backend for the products; by default chooseBackend's order. */
+  backend?: BackendName;
+  /** Pairs kept from the products (default 32·n); quadrupled, twice at most, when they do not cover the cut. */
+  maxEdges?: number;
+  /** Largest component clustered exactly (default DEFAULT_MAX_COMPONENT in components.ts). */
+  maxComponent?: number;
+}
+
+export interface ClusterLargeProgress {
+  stage: 'edges' | 'linkage';
+  done: number;
+  total: number;
+}
+
+export type ClusterLargeResult = ClusterCutResult & {
+  large: {
+    n: number;
+    k: number;
+    backend: string;
+    /** The threshold whose graph's components were clustered. */
+    t: number;
+    /** Every pair closer than this was found (the edge list's bound). */
+    below: number;
+    edges: number;
+    edgesBelowT: number;
+    refined: number;
+    components: number;
+    largestComponent: number;
+    mergesBelowT: number;
+    /** The cut falls inside a run of equal heights (see cutForest). */
+    tiedAtCut: boolean;
+    /** Edge searches run (more than one when the first did not cover the cut). */
+    searches: number;
+    edgesMs: number;
+    linkageMs: number;
+  };
 };
 
 /**
@@ -133,7 +181,84 @@ const api = {
     const result = semanticCut(model, options);
     return { ...result, ms: performance.now() - started };
   },
+
+  /**
+   * One class too large for the distance matrix (n = 50,000 at d = 1280 needs 10 GB), cut once at
+   * `keep`: the same result shape as cut(), plus how it was found. Leaves load()'s model alone.
+   */
+  cutLarge(input: ClusterLargeInput, onProgress?: (p: ClusterLargeProgress) => void): Promise<ClusterLargeResult> {
+    return cutLarge(input, onProgress);
+  },
 };
+
+/**
+ * cutLarge: the pairs closer than a threshold from blocked products, complete linkage inside each
+ * connected component of that graph, grown until the cut is covered (core/cluster/components.ts).
+ * Memory O(edges + n·d) instead of the n² matrix, the partition the full run gives.
+ */
+async function cutLarge(input: ClusterLargeInput, onProgress?: (p: ClusterLargeProgress) => void): Promise<ClusterLargeResult> {
+  const started = performance.now();
+  const { dim, ids, vectors, keep } = input;
+  const n = ids.length;
+  if (vectors.length !== n * dim) throw new RangeError(`cutLarge: ${vectors.length} values, expected ${n}×${dim}`);
+  const label = input.label ?? 'class';
+  let last = -Infinity;
+  const report = (stage: ClusterLargeProgress['stage']) => (done: number, total: number) => {
+    const now = performance.now();
+    if (!onProgress || (done < total && now - last < PROGRESS_EVERY_MS)) return;
+    last = now;
+    void onProgress({ stage, done, total });
+  };
+  const tfjs = await loadTfjsPath(input.backend);
+  // The edge bound assumes IEEE float32 products (see threshold-edges.ts).
+  if (!tfjs.float32) throw new Error('cutLarge: this webgl backend renders to float16; choose wasm or webgpu');
+  const { thresholdEdgesTf } = await import('../../ml/threshold-edges.ts');
+  const k = keepCount(n, keep);
+  let forest: ForestLinkage | null = null;
+  let maxEdges = input.maxEdges ?? 32 * n;
+  let edgesMs = 0;
+  let linkageMs = 0;
+  let searches = 0;
+  let found = { below: 0, count: 0, refined: 0 };
+  while (n > 1 && !forest && searches < 3) {
+    const t0 = performance.now();
+    const edges = await thresholdEdgesTf(vectors, n, dim, { maxEdges, onProgress: report('edges') });
+    const t1 = performance.now();
+    forest = clusterFromEdges(n, edges, k, { maxComponent: input.maxComponent, onProgress: report('linkage') });
+    linkageMs += performance.now() - t1;
+    edgesMs += t1 - t0;
+    found = { below: edges.below, count: edges.count, refined: edges.refined };
+    searches++;
+    maxEdges *= 4;
+  }
+  if (n > 1 && !forest) throw new Error(`cutLarge: ${found.count} pairs below ${found.below} do not cover the cut to ${k} clusters`);
+  const model: SemanticModel = {
+    dim,
+    classes: [{ label, ids: ids.slice(), n, vectors, norms: rowNormsOf(vectors, n, dim), clustering: forest && forestClustering(forest, vectors, dim) }],
+  };
+  const result = semanticCut(model, { keep });
+  return {
+    ...result,
+    ms: performance.now() - started,
+    large: {
+      n,
+      k,
+      backend: tfjs.backend,
+      t: forest?.t ?? 0,
+      below: found.below,
+      edges: found.count,
+      edgesBelowT: forest?.edges ?? 0,
+      refined: found.refined,
+      components: forest?.components ?? n,
+      largestComponent: forest?.largestComponent ?? n,
+      mergesBelowT: forest?.count ?? 0,
+      tiedAtCut: forest ? cutForest(forest, k).tiedAtCut : false,
+      searches,
+      edgesMs,
+      linkageMs,
+    },
+  };
+}
 
 export type ClusterWorkerApi = typeof api;
 expose(api);
