@@ -1,6 +1,6 @@
 /**
- * The feature store: features and known failures by sha256, embeddings by model and sha256, and the
- * user's own models; in IndexedDB when the browser allows it, in memory when it does not. Opening
+ * The feature store: features and known failures by sha256, embeddings by model and sha256, the
+ * user's own models, and checkpoints of unfinished training runs; in IndexedDB when the browser allows it, in memory when it does not. Opening
  * never throws and no method throws for a storage problem: the store degrades to memory and says so
  * in `status`, because losing the cache must never stop a run or lose a result that was already
  * computed.
@@ -14,6 +14,7 @@ import {
   DB_VERSION,
   FEATURE_VERSION,
   migrate,
+  type StoredCheckpoint,
   type StoredEmbedding,
   type StoredFailure,
   type StoredFeatures,
@@ -21,7 +22,7 @@ import {
   type WinnowDB,
 } from './schema.ts';
 
-export type { StoredEmbedding, StoredFailure, StoredFeatures, StoredModel } from './schema.ts';
+export type { StoredCheckpoint, StoredEmbedding, StoredFailure, StoredFeatures, StoredModel, TrainedModelInfo } from './schema.ts';
 
 /** A stored model without its bytes: enough to list and choose one. */
 export type ModelSummary = Omit<StoredModel, 'weights' | 'modelJson'>;
@@ -64,6 +65,9 @@ export interface FeatureBackend {
   putModel(model: StoredModel): Promise<void>;
   /** The model and every vector it made. */
   deleteModel(id: string): Promise<void>;
+  getCheckpoint(runKey: string): Promise<StoredCheckpoint | undefined>;
+  putCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  deleteCheckpoint(runKey: string): Promise<void>;
   /** Entries of the current FEATURE_VERSION. */
   count(): Promise<number>;
   /** Features, failures and embeddings; meta (settings) and models stay. */
@@ -242,6 +246,19 @@ class IdbBackend implements FeatureBackend {
     return inTransaction(tx, (t) => [t.objectStore('models').delete(id), t.objectStore('embeddings').delete(modelVectorsRange(id))]);
   }
 
+  getCheckpoint(runKey: string): Promise<StoredCheckpoint | undefined> {
+    return this.db.get('checkpoints', runKey);
+  }
+
+  async putCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    // Default durability: unlike the caches, a lost checkpoint costs the user an epoch of training.
+    await this.db.put('checkpoints', checkpoint);
+  }
+
+  async deleteCheckpoint(runKey: string): Promise<void> {
+    await this.db.delete('checkpoints', runKey);
+  }
+
   count(): Promise<number> {
     return this.db.countFromIndex('features', 'featureVersion', FEATURE_VERSION);
   }
@@ -284,6 +301,7 @@ export class MemoryBackend implements FeatureBackend {
   /** modelKey → sha256 → vector. */
   private readonly embeddings = new Map<string, Map<string, StoredEmbedding>>();
   private readonly models = new Map<string, StoredModel>();
+  private readonly checkpoints = new Map<string, StoredCheckpoint>();
 
   async getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>> {
     const found = new Map<string, StoredFeatures>();
@@ -347,6 +365,18 @@ export class MemoryBackend implements FeatureBackend {
   async deleteModel(id: string): Promise<void> {
     this.models.delete(id);
     for (const modelKey of [...this.embeddings.keys()]) if (madeBy(modelKey, id)) this.embeddings.delete(modelKey);
+  }
+
+  async getCheckpoint(runKey: string): Promise<StoredCheckpoint | undefined> {
+    return this.checkpoints.get(runKey);
+  }
+
+  async putCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    this.checkpoints.set(checkpoint.runKey, checkpoint);
+  }
+
+  async deleteCheckpoint(runKey: string): Promise<void> {
+    this.checkpoints.delete(runKey);
   }
 
   async count(): Promise<number> {
@@ -604,6 +634,45 @@ export class FeatureStore {
     } catch (error) {
       // Left on disk it would still be listed; memory only is the honest state.
       this.#loseDisk(`A saved model could not be deleted (${describe(error)}). ${KEPT_IN_TAB}`);
+    }
+  }
+
+  /** The unfinished training run saved under this key, if any. */
+  async getCheckpoint(runKey: string): Promise<StoredCheckpoint | undefined> {
+    const inMemory = await this.#memory.getCheckpoint(runKey);
+    const disk = this.#disk;
+    if (inMemory || !disk) return inMemory;
+    try {
+      return await disk.getCheckpoint(runKey);
+    } catch (error) {
+      this.#loseDisk(unreadable(error));
+      return undefined;
+    }
+  }
+
+  /**
+   * Replaces the run's checkpoint. If the disk refuses (quota), it goes to memory, where it still
+   * serves a resume after a cancel in this tab, though not after a reload.
+   */
+  async putCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    if (await this.#tryDisk((disk) => disk.putCheckpoint(checkpoint))) {
+      // A memory copy from before a quota stop would shadow this newer one.
+      await this.#memory.deleteCheckpoint(checkpoint.runKey);
+      return;
+    }
+    await this.#memory.putCheckpoint(checkpoint);
+  }
+
+  /** Forgets the run's checkpoint; tried on disk even after a quota stop, since deleting frees space. */
+  async deleteCheckpoint(runKey: string): Promise<void> {
+    await this.#memory.deleteCheckpoint(runKey);
+    const disk = this.#disk;
+    if (!disk) return;
+    try {
+      await disk.deleteCheckpoint(runKey);
+    } catch (error) {
+      // Left on disk it would be resumed later; memory only is the honest state.
+      this.#loseDisk(`A training checkpoint could not be deleted (${describe(error)}). ${KEPT_IN_TAB}`);
     }
   }
 

@@ -12,9 +12,10 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { ImageFormat } from '../core/sniff.ts';
 import type { ImageFeatures, SkipReason } from '../core/types.ts';
+import type { EpochStats, TrainSettings } from '../ml/train/settings.ts';
 
 export const DB_NAME = 'winnow';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 /**
  * Bump whenever anything that produces StoredFeatures or StoredFailure changes its output: the hash
@@ -74,6 +75,65 @@ export interface StoredModel {
   inputRange: [number, number];
   dim: number;
   createdAt: number;
+  /** Set when Winnow trained the model on the user's labelled images (issue 5), not when one was brought. */
+  trained?: TrainedModelInfo;
+}
+
+/** How a model trained in the browser came about: enough to show it, compare runs and tell whether the data changed. */
+export interface TrainedModelInfo {
+  /** What the labelled files and their labels were (made by the page), to say "trained on this dataset". */
+  fingerprint: string;
+  fileCount: number;
+  /** Class names, by label index. */
+  classes: string[];
+  settings: TrainSettings;
+  history: EpochStats[];
+  /** 0-based epoch whose weights were kept (the best validation loss). */
+  bestEpoch: number;
+  valAccuracy: number;
+  /** 10-NN accuracy of the validation items among the training items, when measured. */
+  valKnn10?: number;
+  backend: string;
+  /** Wall time of the training, over all sessions when it was resumed. */
+  seconds: number;
+  trainedAt: number;
+}
+
+/**
+ * Version 3: where an unfinished training run stands after its last whole epoch, so a reload (or a
+ * cancel) resumes it instead of starting over. Weights are in tf.io.encodeWeights' form and are
+ * matched by position, not name. One per run; deleted when the run's model is saved.
+ */
+export interface StoredCheckpoint {
+  /** Chosen by the page; one run at a time per key. */
+  runKey: string;
+  /** The training data's fingerprint: a checkpoint of other data is never resumed. */
+  fingerprint: string;
+  settings: TrainSettings;
+  /** 0-based epoch last completed; training resumes at epoch + 1. */
+  epoch: number;
+  history: EpochStats[];
+  modelWeights: ArrayBuffer;
+  modelSpecs: WeightSpec[];
+  optimizerWeights: ArrayBuffer;
+  optimizerSpecs: WeightSpec[];
+  /** The best validation epoch's weights, when that epoch is not `epoch`. */
+  best?: { epoch: number; weights: ArrayBuffer; specs: WeightSpec[] };
+  /** Indices into the run's items: which trained and which validated. */
+  split: { train: Int32Array; validation: Int32Array };
+  /** Training seconds spent so far, summed over sessions. */
+  seconds: number;
+  backend: string;
+  updatedAt: number;
+}
+
+/** One entry of a tfjs weights manifest (tf.io.WeightsManifestEntry), kept structural so the store needs no tfjs. */
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  group?: string;
+  quantization?: unknown;
 }
 
 export interface WinnowDB extends DBSchema {
@@ -105,6 +165,11 @@ export interface WinnowDB extends DBSchema {
     key: string;
     value: StoredModel;
   };
+  /** Version 3: unfinished training runs, by runKey. */
+  checkpoints: {
+    key: string;
+    value: StoredCheckpoint;
+  };
 }
 
 export type UpgradeTransaction = IDBPTransaction<WinnowDB, StoreNames<WinnowDB>[], 'versionchange'>;
@@ -131,6 +196,10 @@ export const MIGRATIONS: Readonly<Record<number, Migration>> = {
   2: (db) => {
     db.createObjectStore('embeddings', { keyPath: ['modelKey', 'sha256'] }).createIndex('modelKey', 'modelKey');
     db.createObjectStore('models', { keyPath: 'id' });
+  },
+  // Only adds a store: features, embeddings and models of version 2 stay as they are.
+  3: (db) => {
+    db.createObjectStore('checkpoints', { keyPath: 'runKey' });
   },
 };
 
