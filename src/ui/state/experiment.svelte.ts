@@ -41,6 +41,12 @@ export class Experiment {
   seeds = $state(DEFAULT_EXPERIMENT.seeds);
   epochs = $state(DEFAULT_EXPERIMENT.epochs);
   methods = $state<Method[]>([...DEFAULT_EXPERIMENT.methods]);
+  /**
+   * 'small' (ResNet-8, width 8) has half the residual blocks and half the channels of the
+   * embedder's ResNet-14: the experiment trains (fractions × methods × seeds) networks, which on a
+   * laptop's CPU is the difference between minutes and hours. 'embedder' is the paper's setting (same architecture throughout).
+   */
+  network = $state<'small' | 'embedder'>(new URLSearchParams(location.search).get('expNet') === 'embedder' ? 'embedder' : 'small');
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
   estimate = $state.raw<{ seconds: number; cells: number; imageEpochs: number } | null>(null);
@@ -73,9 +79,10 @@ export class Experiment {
   }
 
   /** Network settings shared by every cell: the embedder's architecture, no validation split. */
-  private network(split: DatasetSplit, epochs: number): TrainSettings {
+  private networkSettings(split: DatasetSplit, epochs: number): TrainSettings {
     const base = this.training.settings ?? defaultTrainSettings({ count: split.train.length, classes: split.classes.length, medianSide: split.medianSide });
-    return { ...base, epochs, validationFraction: 0, patience: 0 };
+    const size = this.network === 'small' ? { width: 8, blocksPerStage: 1 } : {};
+    return { ...base, ...size, epochs, validationFraction: 0, patience: 0 };
   }
 
   /** Times a few training steps, then multiplies out: an estimate of the whole run before it starts. */
@@ -89,7 +96,7 @@ export class Experiment {
     try {
       const { client, split } = await this.training.worker(controller.signal);
       const s = parsed.settings;
-      const network = this.network(split, s.epochs);
+      const network = this.networkSettings(split, s.epochs);
       const timing = await client.timeSteps({ settings: network, trainIdx: split.train.slice(), steps: 6 }, controller.signal);
       const cells = experimentCells(s);
       const est = estimateSeconds({
@@ -121,7 +128,7 @@ export class Experiment {
     const signal = controller.signal;
     try {
       const { client, split } = await this.training.worker(signal);
-      const network = this.network(split, s.epochs);
+      const network = this.networkSettings(split, s.epochs);
       const fingerprint = splitFingerprint(split);
       const embedder = this.training.modelId ?? this.session.settings.model;
       const key = experimentKey(fingerprint, embedder, s, network);
@@ -260,5 +267,5 @@ export class Experiment {
 const sameCell = (a: Cell, b: Cell) => a.fraction === b.fraction && a.seed === b.seed && a.method === b.method;
 
 function experimentKey(fingerprint: string, embedder: string, s: ExperimentSettings, n: TrainSettings): string {
-  return `experiment:${fingerprint.slice(0, 24)}:${embedder}:${n.inputSize}:${n.width}x${n.blocksPerStage}:${s.epochs}:${n.batchSize}:${n.lr}`;
+  return `experiment:${fingerprint.slice(0, 24)}:${embedder}:${n.inputSize}:${n.width}x${n.blocksPerStage}:${s.epochs}:${n.batchSize}:${n.lr}:${n.augment}`;
 }
