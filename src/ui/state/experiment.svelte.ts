@@ -63,6 +63,20 @@ export class Experiment {
     private readonly training: Training,
   ) {}
 
+  /** A new folder: the last folder's results and estimate are not this one's. */
+  forgetOtherFolders(): void {
+    if (this.running || this.shownFor === this.session.files) return;
+    this.shownFor = this.session.files;
+    this.results = [];
+    this.estimate = null;
+    this.info = null;
+    this.error = null;
+    this.notice = null;
+    this.current = null;
+    if (this.phase !== 'idle') this.phase = 'idle';
+  }
+  private shownFor: readonly unknown[] | null = null;
+
   get running(): boolean {
     return this.phase === 'estimating' || this.phase === 'preparing' || this.phase === 'running';
   }

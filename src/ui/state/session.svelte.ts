@@ -85,7 +85,8 @@ export class Session {
   });
 
   private pool = createHashPool();
-  private grouper = new GroupingClient();
+  /** Near mode's embedding pairs of large runs come from tfjs products in a clustering worker. */
+  private grouper = new GroupingClient((input, options) => this.clusterer.similarPairs(input, options));
   private embedder = new EmbeddingClient();
   private clusterer = new ClusteringClient();
   /** The embeddings the clustering worker holds, so a re-cut does not re-cluster. */
@@ -310,15 +311,17 @@ export class Session {
     }
     const count = await this.loadGrouper(embeddings);
     this.groupProgress = { done: 0, total: count, cached: 0, startedAt };
-    const grouping = await this.groupByHashes(settings, embeddings, signal);
+    // The embedding-pair search (large runs) is the only slow part: the bar follows its fraction.
+    const onPairs = (fraction: number) => (this.groupProgress = { done: Math.floor(fraction * count), total: count, cached: 0, startedAt });
+    const grouping = await this.groupByHashes(settings, embeddings, signal, onPairs);
     this.groupProgress = { done: count, total: count, cached: 0, startedAt, finishedAt: performance.now() };
     this.grouping = grouping;
   }
 
   /** Hash (+ embedding pair) groups; semantic mode without embeddings (model failed, cancelled) gets exact copies. */
-  private async groupByHashes(settings: Settings, embeddings: RunEmbeddings | null, signal?: AbortSignal): Promise<Grouping> {
+  private async groupByHashes(settings: Settings, embeddings: RunEmbeddings | null, signal?: AbortSignal, onPairs?: (fraction: number) => void): Promise<Grouping> {
     const effective: Settings = settings.mode === 'semantic' ? { ...settings, mode: 'exact' } : settings;
-    const grouping = await this.grouper.group(effective, signal);
+    const grouping = await this.grouper.group(effective, signal, onPairs);
     return { ...grouping, settings, embedded: effective.mode === 'near' && effective.embeddings && embeddings !== null };
   }
 

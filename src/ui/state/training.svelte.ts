@@ -48,6 +48,25 @@ export class Training {
 
   constructor(private readonly session: Session) {}
 
+  /** A new folder: what was shown for the last one goes, and its worker (and pixels) with it. */
+  forgetOtherFolders(): void {
+    if (this.running || this.shownFor === this.session.files) return;
+    this.shownFor = this.session.files;
+    this.progress = null;
+    this.outcome = null;
+    this.comparison = null;
+    this.error = null;
+    this.notice = null;
+    this.settings = null;
+    this.modelId = null;
+    if (this.phase !== 'idle') this.phase = 'idle';
+    this.client?.dispose();
+    this.client = null;
+    this.loadedFor = null;
+    this.split = null;
+  }
+  private shownFor: readonly unknown[] | null = null;
+
   /** Why training cannot start on this folder, or null when it can. */
   get blocker(): string | null {
     if (this.session.runState !== 'done') return 'Training starts once the folder has been analysed.';
