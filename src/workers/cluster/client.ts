@@ -8,6 +8,9 @@ import type {
   ClusterLoadInput,
   ClusterLoadProgress,
   ClusterLoadResult,
+  ClusterSimilarPairsInput,
+  ClusterSimilarPairsProgress,
+  ClusterSimilarPairsResult,
   ClusterWorkerApi,
 } from './cluster.worker.ts';
 
@@ -19,6 +22,9 @@ export type {
   ClusterLoadInput,
   ClusterLoadProgress,
   ClusterLoadResult,
+  ClusterSimilarPairsInput,
+  ClusterSimilarPairsProgress,
+  ClusterSimilarPairsResult,
 } from './cluster.worker.ts';
 
 export interface ClusterLoadOptions {
@@ -116,6 +122,34 @@ export class ClusteringClient {
       const remote = wrap<ClusterWorkerApi>(worker);
       const buffers = input.vectors.buffer instanceof ArrayBuffer ? [input.vectors.buffer] : [];
       return await Promise.race([remote.cutLarge(transfer(input, buffers), onProgress && proxy(onProgress)), gone]);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      worker.terminate();
+    }
+  }
+
+  /**
+   * Near mode's embedding pairs (see the worker's similarPairs) in a worker of its own, ended when
+   * the answer comes, so a loaded model and its cuts are untouched and tfjs's memory goes with it.
+   * The vectors' buffer is transferred. Aborting terminates that worker and rejects with the
+   * signal's reason.
+   */
+  async similarPairs(
+    input: ClusterSimilarPairsInput,
+    options: { signal?: AbortSignal; onProgress?: (p: ClusterSimilarPairsProgress) => void } = {},
+  ): Promise<ClusterSimilarPairsResult> {
+    const { signal, onProgress } = options;
+    signal?.throwIfAborted();
+    const worker = new Worker(new URL('./cluster.worker.ts', import.meta.url), { type: 'module', name: 'winnow-pairs' });
+    let fail: (reason: unknown) => void = () => {};
+    const gone = new Promise<never>((_, reject) => (fail = reject));
+    const onAbort = () => fail(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.addEventListener('error', (e) => fail(new Error(`embedding-pairs worker failed: ${e.message || 'unknown error'}`)));
+    try {
+      const remote = wrap<ClusterWorkerApi>(worker);
+      const buffers = input.vectors.buffer instanceof ArrayBuffer ? [input.vectors.buffer] : [];
+      return await Promise.race([remote.similarPairs(transfer(input, buffers), onProgress && proxy(onProgress)), gone]);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       worker.terminate();

@@ -1,4 +1,4 @@
-import { expose } from 'comlink';
+import { expose, transfer } from 'comlink';
 import {
   clusterClasses,
   semanticCut,
@@ -9,6 +9,7 @@ import {
   type SemanticModel,
 } from '../../core/semantic.ts';
 import type { BackendName } from '../../ml/backend.ts';
+import type { SimilarPairArrays } from '../../ml/similar-pairs-tf.ts';
 import { keepCount } from '../../core/cluster/index.ts';
 import { clusterFromEdges, cutForest, forestClustering, rowNormsOf, type ForestLinkage } from '../../core/cluster/components.ts';
 
@@ -95,6 +96,32 @@ export type ClusterLargeResult = ClusterCutResult & {
     edgesMs: number;
     linkageMs: number;
   };
+};
+
+/** Embedding rows whose pairs at or above a cosine similarity are wanted (see similarPairs). */
+export interface ClusterSimilarPairsInput {
+  /** n × dim, row-major; transferred by the client. */
+  vectors: Float32Array;
+  n: number;
+  dim: number;
+  minSimilarity: number;
+  /** As core's similarPairs: more pairs than this throw a RangeError. Default unlimited. */
+  maxPairs?: number;
+  /** Backend for the products; by default chooseBackend's order. */
+  backend?: BackendName;
+}
+
+export interface ClusterSimilarPairsProgress {
+  /** Pairs of rows compared so far, of n(n − 1)/2. */
+  done: number;
+  total: number;
+}
+
+/** The pairs, sorted by a then b, exactly as core's similarPairs returns them. */
+export type ClusterSimilarPairsResult = SimilarPairArrays & {
+  ms: number;
+  /** 'tfjs-<backend>' for the products, 'float64' when only the JS loops were fit (cpu or float16 webgl). */
+  path: string;
 };
 
 /**
@@ -189,6 +216,16 @@ const api = {
   cutLarge(input: ClusterLargeInput, onProgress?: (p: ClusterLargeProgress) => void): Promise<ClusterLargeResult> {
     return cutLarge(input, onProgress);
   },
+
+  /**
+   * Every pair of rows with cosine similarity ≥ minSimilarity — near mode's embedding pairs — by
+   * blocked tfjs products refined in float64 (ml/similar-pairs-tf.ts): the same pairs and
+   * similarities as core's JS loops in a fraction of their O(n²d) time. Returned arrays are
+   * transferred.
+   */
+  similarPairs(input: ClusterSimilarPairsInput, onProgress?: (p: ClusterSimilarPairsProgress) => void): Promise<ClusterSimilarPairsResult> {
+    return findSimilarPairs(input, onProgress);
+  },
 };
 
 /**
@@ -258,6 +295,38 @@ async function cutLarge(input: ClusterLargeInput, onProgress?: (p: ClusterLargeP
       linkageMs,
     },
   };
+}
+
+async function findSimilarPairs(
+  input: ClusterSimilarPairsInput,
+  onProgress?: (p: ClusterSimilarPairsProgress) => void,
+): Promise<ClusterSimilarPairsResult> {
+  const started = performance.now();
+  const { vectors, n, dim, minSimilarity, maxPairs } = input;
+  if (vectors.length !== n * dim) throw new RangeError(`similarPairs: ${vectors.length} values, expected ${n}×${dim}`);
+  let last = -Infinity;
+  const report = (done: number, total: number) => {
+    const now = performance.now();
+    if (!onProgress || (done < total && now - last < PROGRESS_EVERY_MS)) return;
+    last = now;
+    void onProgress({ done, total });
+  };
+  const tfjs = await loadTfjsPath(input.backend);
+  const { similarPairsTf, pairArrays } = await import('../../ml/similar-pairs-tf.ts');
+  let pairs: SimilarPairArrays;
+  let path: string;
+  // As in load(): the cpu backend multiplies in JS float32, slower than the float64 loops, and a
+  // float16 webgl breaks the candidate bound, so both run the loops (tfjs is loaded by then anyway).
+  if (tfjs.backend !== 'cpu' && tfjs.float32) {
+    pairs = await similarPairsTf(vectors, n, dim, minSimilarity, { maxPairs, onProgress: report });
+    path = `tfjs-${tfjs.backend}`;
+  } else {
+    const { similarPairs } = await import('../../core/similar-pairs.ts');
+    pairs = pairArrays(similarPairs(vectors, n, dim, minSimilarity, { maxPairs, onProgress: report }));
+    path = 'float64';
+  }
+  const result: ClusterSimilarPairsResult = { ...pairs, ms: performance.now() - started, path };
+  return transfer(result, [pairs.a.buffer, pairs.b.buffer, pairs.similarity.buffer] as ArrayBuffer[]);
 }
 
 export type ClusterWorkerApi = typeof api;

@@ -2,34 +2,30 @@ import { expose } from 'comlink';
 import { groupsFromPrepared, prepareGrouping, type Group, type GroupItem, type PreparedGrouping, type SimilarItemPair } from '../../core/groups.ts';
 import type { Settings } from '../../core/settings.ts';
 import { similarPairs } from '../../core/similar-pairs.ts';
+import type { SimilarPairArrays } from '../../ml/similar-pairs-tf.ts';
+import { embeddedRows, MAX_SIMILAR_PAIRS, searchFloor, type EmbeddedRows } from './embedding-pairs.ts';
 
 /**
  * The pair search is the only costly step and does not depend on the threshold below the one it
  * ran with, so it runs once up to PAIR_SEARCH_FLOOR (or the asked threshold, if higher) and the
  * slider then only re-cuts. Above ~20 bits random 64-bit hashes start to pair up by chance, so the
- * floor stays well below that.
+ * floor stays well below that. Embedding pairs likewise go down to SIMILARITY_FLOOR.
  */
 const PAIR_SEARCH_FLOOR = 16;
-/**
- * Embedding pairs are likewise searched once down to this similarity (or the asked bar, if lower).
- * Mean-centred cosine of unrelated photos sits near 0, so pairs this alike stay few.
- */
-const SIMILARITY_FLOOR = 0.8;
-/** Beyond this many embedding pairs the bar is far too low to mean "near-duplicate". */
-const MAX_SIMILAR_PAIRS = 2_000_000;
 
 export type GroupSettings = Pick<Settings, 'mode' | 'hash' | 'threshold' | 'keeper' | 'linkage' | 'perClass' | 'embeddings' | 'similarity'>;
 
 let items: GroupItem[] = [];
 let prepared: PreparedGrouping | null = null;
 /** Embeddings by item position (rows in item order; rows of items without one are absent). */
-let embedded: { positions: number[]; vectors: Float32Array; dim: number } | null = null;
+let embedded: EmbeddedRows | null = null;
 let similar: { floor: number; pairs: SimilarItemPair[] } | null = null;
 
 function similarAt(bar: number): { floor: number; pairs: SimilarItemPair[] } | null {
   if (!embedded) return null;
   if (similar && similar.floor <= bar) return similar;
-  const floor = Math.min(bar, SIMILARITY_FLOOR);
+  // Large sets arrive with their pairs (setSimilarPairs); these loops serve the small ones.
+  const floor = searchFloor(bar);
   const { positions, vectors, dim } = embedded;
   const found = similarPairs(vectors, positions.length, dim, floor, { maxPairs: MAX_SIMILAR_PAIRS });
   similar = { floor, pairs: found.map((p) => ({ a: positions[p.a], b: positions[p.b], similarity: p.similarity })) };
@@ -50,17 +46,22 @@ const api = {
    * `dim` floats in the order of `ids`. Replaces any earlier set.
    */
   setEmbeddings(input: { ids: number[]; vectors: Float32Array; dim: number }): void {
-    const positionOf = new Map(items.map((it, i) => [it.id, i]));
-    const positions: number[] = [];
-    const rows: number[] = [];
-    input.ids.forEach((id, row) => {
-      const p = positionOf.get(id);
-      if (p !== undefined) positions.push(p), rows.push(row);
-    });
-    const vectors = new Float32Array(rows.length * input.dim);
-    rows.forEach((row, k) => vectors.set(input.vectors.subarray(row * input.dim, (row + 1) * input.dim), k * input.dim));
-    embedded = { positions, vectors, dim: input.dim };
+    embedded = embeddedRows(items, input);
     similar = null;
+    prepared = null;
+  },
+
+  /**
+   * The embedding pairs down to `floor`, found elsewhere (tfjs products in the clustering worker)
+   * over the rows embeddedRows keeps of the current embeddings, in its row numbering: what
+   * similarPairs would return here at that floor. Bars at or above `floor` then use them.
+   */
+  setSimilarPairs(found: SimilarPairArrays & { floor: number }): void {
+    if (!embedded) throw new Error('setSimilarPairs: no embeddings set');
+    const { positions } = embedded;
+    const pairs: SimilarItemPair[] = new Array(found.a.length);
+    for (let k = 0; k < pairs.length; k++) pairs[k] = { a: positions[found.a[k]], b: positions[found.b[k]], similarity: found.similarity[k] };
+    similar = { floor: found.floor, pairs };
     prepared = null;
   },
 
