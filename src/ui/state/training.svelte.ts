@@ -40,6 +40,8 @@ export class Training {
   /** The split the current worker holds pixels for; the experiment evaluates on its test side. */
   split = $state.raw<DatasetSplit | null>(null);
   modelId = $state<string | null>(null);
+  /** A model trained on these files in an earlier visit (shown until the user trains again). */
+  earlier = $state.raw<{ id: string; name: string; valAccuracy: number; trainedAt: number } | null>(null);
 
   private client: TrainingClient | null = null;
   /** The files (by identity) whose pixels the worker holds. */
@@ -59,6 +61,7 @@ export class Training {
     this.notice = null;
     this.settings = null;
     this.modelId = null;
+    this.earlier = null;
     if (this.phase !== 'idle') this.phase = 'idle';
     this.client?.dispose();
     this.client = null;
@@ -215,10 +218,28 @@ export class Training {
     }
   }
 
+  /**
+   * A network trained on exactly these training files in an earlier visit, newest first: offered
+   * again instead of training anew.
+   */
+  async findTrainedModel(): Promise<{ id: string; name: string; valAccuracy: number; trainedAt: number } | null> {
+    const answer = datasetSplit(this.session.files, this.session.results);
+    if (!answer.ok) return null;
+    const fingerprint = splitFingerprint(answer.split);
+    const store = await FeatureStore.open();
+    try {
+      const mine = (await store.listModels()).filter((m) => m.trained?.fingerprint === fingerprint).sort((a, b) => b.trained!.trainedAt - a.trained!.trainedAt);
+      const m = mine[0];
+      return m ? { id: m.id, name: m.name, valAccuracy: m.trained!.valAccuracy, trainedAt: m.trained!.trainedAt } : null;
+    } finally {
+      store.close();
+    }
+  }
+
   /** Makes the trained network the run's embedder and switches to semantic mode. */
-  useTrainedModel(): void {
-    if (!this.modelId) return;
-    this.session.settings.model = this.modelId;
+  useTrainedModel(id: string | null = this.modelId): void {
+    if (!id) return;
+    this.session.settings.model = id;
     this.session.settings.mode = 'semantic';
     this.session.settingsChanged();
   }
