@@ -164,12 +164,16 @@ export class Session {
     this.publish.flush();
     const analysed = this.pending.filter((r) => r !== null).length;
     const embedding = this.embedProgress !== null && this.embeddings === null;
+    // Grouping again with the embeddings would restart the very pair search the user just stopped.
+    const comparing = !embedding && this.embeddings !== null && this.settings.mode === 'near' && this.groupProgress !== null && this.groupProgress.finishedAt === undefined;
     this.notice = embedding
       ? `Cancelled while embedding: the groups below use hashes only (exact copies in semantic mode). Embeddings finished so far are stored and will not be computed again.`
-      : `Cancelled: ${analysed.toLocaleString()} of ${this.files.length.toLocaleString()} files were analysed; those are grouped below and kept in the store for the next run.`;
+      : comparing
+        ? `Cancelled while comparing embeddings: the groups below use hashes only. Move a slider or change a setting to compare again.`
+        : `Cancelled: ${analysed.toLocaleString()} of ${this.files.length.toLocaleString()} files were analysed; those are grouped below and kept in the store for the next run.`;
     const controller = new AbortController();
     this.controller = controller;
-    this.groupNow(controller.signal)
+    this.groupNow(controller.signal, { hashesOnly: comparing })
       .then(() => {
         if (this.controller === controller) this.runState = 'done';
       })
@@ -296,10 +300,10 @@ export class Session {
   }
 
   /** Groups with the current settings: hashes (+ embeddings) in near/exact mode, clusters in semantic mode. */
-  private async groupNow(signal: AbortSignal): Promise<void> {
+  private async groupNow(signal: AbortSignal, options: { hashesOnly?: boolean } = {}): Promise<void> {
     const settings = this.snapshot();
     const startedAt = performance.now();
-    const embeddings = this.embeddings;
+    const embeddings = options.hashesOnly ? null : this.embeddings;
     if (settings.mode === 'semantic' && embeddings) {
       const total = embeddings.ids.length;
       this.groupProgress = { done: 0, total, cached: 0, startedAt };
@@ -316,6 +320,8 @@ export class Session {
     const grouping = await this.groupByHashes(settings, embeddings, signal, onPairs);
     this.groupProgress = { done: count, total: count, cached: 0, startedAt, finishedAt: performance.now() };
     this.grouping = grouping;
+    // The grouper now holds no embeddings: the next regroup loads them again.
+    if (options.hashesOnly) this.grouperLoaded = false;
   }
 
   /** Hash (+ embedding pair) groups; semantic mode without embeddings (model failed, cancelled) gets exact copies. */
