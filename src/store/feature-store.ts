@@ -18,11 +18,27 @@ import {
   type StoredEmbedding,
   type StoredFailure,
   type StoredFeatures,
+  type StoredFile,
   type StoredModel,
   type WinnowDB,
 } from './schema.ts';
 
-export type { StoredCheckpoint, StoredEmbedding, StoredFailure, StoredFeatures, StoredModel, TrainedModelInfo } from './schema.ts';
+export type { StoredCheckpoint, StoredEmbedding, StoredFailure, StoredFeatures, StoredFile, StoredModel, TrainedModelInfo } from './schema.ts';
+
+/** What identifies a file on disk without reading it. */
+export type FileStamp = Omit<StoredFile, 'sha256'>;
+
+/** A file the store recognises by its stamp: its SHA-256 and the current result stored under it. */
+export type KnownFile = { sha256: string; features: StoredFeatures; failure?: undefined } | { sha256: string; features?: undefined; failure: StoredFailure };
+
+/**
+ * lastModified 0 (or less) is what a File made without a date carries (the bundled sample sets 0 on
+ * purpose), so it says nothing about the content: such files are always read and never remembered.
+ */
+export const hasTrustedStamp = (stamp: { size: number; lastModified: number }): boolean => stamp.lastModified > 0 && stamp.size > 0;
+
+const fileKey = (stamp: FileStamp): [string, number, number] => [stamp.path, stamp.size, stamp.lastModified];
+const fileKeyString = (stamp: FileStamp): string => `${stamp.size}\0${stamp.lastModified}\0${stamp.path}`;
 
 /** A stored model without its bytes: enough to list and choose one. */
 export type ModelSummary = Omit<StoredModel, 'weights' | 'modelJson'>;
@@ -54,7 +70,12 @@ export interface FeatureBackend {
   getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>>;
   putMany(list: readonly StoredFeatures[]): Promise<void>;
   getFailure(sha256: string): Promise<StoredFailure | undefined>;
+  /** The failures found, by sha256; one transaction. */
+  getFailures(sha256s: readonly string[]): Promise<Map<string, StoredFailure>>;
   putFailure(failure: StoredFailure): Promise<void>;
+  /** The SHA-256 recorded for each stamp, in order; undefined where none. One transaction. */
+  getFiles(stamps: readonly FileStamp[]): Promise<(string | undefined)[]>;
+  putFiles(files: readonly StoredFile[]): Promise<void>;
   getMeta(key: string): Promise<unknown>;
   setMeta(key: string, value: unknown): Promise<void>;
   /** Vectors found under this model, by sha256. */
@@ -70,7 +91,7 @@ export interface FeatureBackend {
   deleteCheckpoint(runKey: string): Promise<void>;
   /** Entries of the current FEATURE_VERSION. */
   count(): Promise<number>;
-  /** Features, failures and embeddings; meta (settings) and models stay. */
+  /** Features, failures, embeddings and files; meta (settings) and models stay. */
   clear(): Promise<void>;
   /** Deletes entries of any other FEATURE_VERSION; returns how many. */
   purgeStale(): Promise<number>;
@@ -176,15 +197,28 @@ async function inTransaction<Tx extends IDBPTransaction<WinnowDB, any, any>>(tx:
   await Promise.all([...requests, tx.done]);
 }
 
+/** Lookups of at least this many keys may read a small store whole (IdbBackend.getMany). */
+const WHOLE_READ_MIN = 64;
+
 /** IndexedDB through idb. One transaction per call; nothing unrelated is awaited inside one. */
 class IdbBackend implements FeatureBackend {
   constructor(private readonly db: IDBPDatabase<WinnowDB>) {}
 
   async getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>> {
     const tx = this.db.transaction('features', 'readonly');
-    const [values] = await Promise.all([Promise.all(sha256s.map((key) => tx.store.get(key))), tx.done]);
     const found = new Map<string, StoredFeatures>();
-    values.forEach((value, i) => value && found.set(sha256s[i], value));
+    const read = async () => {
+      // One getAll costs about what ten single gets do (each get is its own round trip to the
+      // storage process), so when the store holds little more than what is asked, read it whole.
+      if (sha256s.length >= WHOLE_READ_MIN && (await tx.store.count()) <= 2 * sha256s.length) {
+        const wanted = new Set(sha256s);
+        for (const value of await tx.store.getAll()) if (wanted.has(value.sha256)) found.set(value.sha256, value);
+        return;
+      }
+      const values = await Promise.all(sha256s.map((key) => tx.store.get(key)));
+      values.forEach((value, i) => value && found.set(sha256s[i], value));
+    };
+    await Promise.all([read(), tx.done]);
     return found;
   }
 
@@ -196,6 +230,45 @@ class IdbBackend implements FeatureBackend {
 
   getFailure(sha256: string): Promise<StoredFailure | undefined> {
     return this.db.get('failures', sha256);
+  }
+
+  async getFailures(sha256s: readonly string[]): Promise<Map<string, StoredFailure>> {
+    const tx = this.db.transaction('failures', 'readonly');
+    const [values] = await Promise.all([Promise.all(sha256s.map((key) => tx.store.get(key))), tx.done]);
+    const found = new Map<string, StoredFailure>();
+    values.forEach((value, i) => value && found.set(sha256s[i], value));
+    return found;
+  }
+
+  async getFiles(stamps: readonly FileStamp[]): Promise<(string | undefined)[]> {
+    if (stamps.length === 0) return [];
+    const tx = this.db.transaction('files', 'readonly');
+    const read = async (): Promise<(string | undefined)[]> => {
+      // The files of one folder lie side by side in key order (path first), so one getAll over the
+      // span of the asked keys reads them all at the cost of a few single gets. Other folders' files
+      // may sit inside the span: the read is capped, and keys past what it reached are fetched alone.
+      const keys = stamps.map(fileKey);
+      let [low, high] = [keys[0], keys[0]];
+      for (const key of keys) {
+        if (indexedDB.cmp(key, low) < 0) low = key;
+        if (indexedDB.cmp(key, high) > 0) high = key;
+      }
+      const limit = 2 * keys.length + 16;
+      const rows = await tx.store.getAll(IDBKeyRange.bound(low, high), limit);
+      const reached = rows.length < limit ? high : fileKey(rows[rows.length - 1]);
+      const byKey = new Map(rows.map((row) => [fileKeyString(row), row.sha256]));
+      return Promise.all(
+        stamps.map(async (stamp, i) => (indexedDB.cmp(keys[i], reached) <= 0 ? byKey.get(fileKeyString(stamp)) : (await tx.store.get(keys[i]))?.sha256)),
+      );
+    };
+    const [found] = await Promise.all([read(), tx.done]);
+    return found;
+  }
+
+  putFiles(files: readonly StoredFile[]): Promise<void> {
+    // 'relaxed' like the features: an entry lost to a power cut only means that file is read again.
+    const tx = this.db.transaction('files', 'readwrite', { durability: 'relaxed' });
+    return inTransaction(tx, (t) => files.map((file) => t.store.put(file)));
   }
 
   async putFailure(failure: StoredFailure): Promise<void> {
@@ -264,8 +337,13 @@ class IdbBackend implements FeatureBackend {
   }
 
   clear(): Promise<void> {
-    const tx = this.db.transaction(['features', 'failures', 'embeddings'], 'readwrite');
-    return inTransaction(tx, (t) => [t.objectStore('features').clear(), t.objectStore('failures').clear(), t.objectStore('embeddings').clear()]);
+    const tx = this.db.transaction(['features', 'failures', 'embeddings', 'files'], 'readwrite');
+    return inTransaction(tx, (t) => [
+      t.objectStore('features').clear(),
+      t.objectStore('failures').clear(),
+      t.objectStore('embeddings').clear(),
+      t.objectStore('files').clear(),
+    ]);
   }
 
   async purgeStale(): Promise<number> {
@@ -302,6 +380,7 @@ export class MemoryBackend implements FeatureBackend {
   private readonly embeddings = new Map<string, Map<string, StoredEmbedding>>();
   private readonly models = new Map<string, StoredModel>();
   private readonly checkpoints = new Map<string, StoredCheckpoint>();
+  private readonly files = new Map<string, string>();
 
   async getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>> {
     const found = new Map<string, StoredFeatures>();
@@ -320,8 +399,25 @@ export class MemoryBackend implements FeatureBackend {
     return this.failures.get(sha256);
   }
 
+  async getFailures(sha256s: readonly string[]): Promise<Map<string, StoredFailure>> {
+    const found = new Map<string, StoredFailure>();
+    for (const key of sha256s) {
+      const value = this.failures.get(key);
+      if (value) found.set(key, value);
+    }
+    return found;
+  }
+
   async putFailure(failure: StoredFailure): Promise<void> {
     this.failures.set(failure.sha256, failure);
+  }
+
+  async getFiles(stamps: readonly FileStamp[]): Promise<(string | undefined)[]> {
+    return stamps.map((stamp) => this.files.get(fileKeyString(stamp)));
+  }
+
+  async putFiles(files: readonly StoredFile[]): Promise<void> {
+    for (const file of files) this.files.set(fileKeyString(file), file.sha256);
   }
 
   async getMeta(key: string): Promise<unknown> {
@@ -389,6 +485,7 @@ export class MemoryBackend implements FeatureBackend {
     this.features.clear();
     this.failures.clear();
     this.embeddings.clear();
+    this.files.clear();
   }
 
   async purgeStale(): Promise<number> {
@@ -544,6 +641,71 @@ export class FeatureStore {
     await this.#memory.putFailure(failure);
   }
 
+  /** Current-version failures for the keys found; one readonly transaction for all of them. */
+  async getFailures(sha256s: readonly string[]): Promise<Map<string, StoredFailure>> {
+    const keys = [...new Set(sha256s)];
+    const found = new Map<string, StoredFailure>();
+    for (const [key, value] of await this.#memory.getFailures(keys)) if (isCurrent(value)) found.set(key, value);
+    const missing = keys.filter((key) => !found.has(key));
+    const disk = this.#disk;
+    if (disk && missing.length > 0) {
+      try {
+        for (const [key, value] of await disk.getFailures(missing)) if (isCurrent(value)) found.set(key, value);
+      } catch (error) {
+        this.#loseDisk(unreadable(error));
+      }
+    }
+    return found;
+  }
+
+  /**
+   * What the store knows of each file without reading it: where its path, size and lastModified are
+   * those of a file read before, its SHA-256 then and the current features or failure stored under
+   * that; undefined otherwise (never seen, changed, no trusted date, or its result is gone or of an
+   * older FEATURE_VERSION). Three readonly transactions for the whole list.
+   */
+  async lookupFiles(stamps: readonly FileStamp[]): Promise<(KnownFile | undefined)[]> {
+    const shas: (string | undefined)[] = stamps.map(() => undefined);
+    const trusted = stamps.flatMap((stamp, i) => (hasTrustedStamp(stamp) ? [i] : []));
+    if (trusted.length === 0) return shas.map(() => undefined);
+    const asked = trusted.map((i) => stamps[i]);
+    const fromMemory = await this.#memory.getFiles(asked);
+    const onDisk = fromMemory.flatMap((sha, k) => (sha === undefined ? [k] : []));
+    trusted.forEach((i, k) => (shas[i] = fromMemory[k]));
+    const disk = this.#disk;
+    if (disk && onDisk.length > 0) {
+      try {
+        const found = await disk.getFiles(onDisk.map((k) => asked[k]));
+        onDisk.forEach((k, j) => (shas[trusted[k]] = found[j]));
+      } catch (error) {
+        this.#loseDisk(unreadable(error));
+      }
+    }
+    const known = shas.filter((sha): sha is string => sha !== undefined);
+    const features = known.length > 0 ? await this.getMany(known) : new Map<string, StoredFeatures>();
+    const withoutFeatures = known.filter((sha) => !features.has(sha));
+    const failures = withoutFeatures.length > 0 ? await this.getFailures(withoutFeatures) : new Map<string, StoredFailure>();
+    return shas.map((sha): KnownFile | undefined => {
+      if (sha === undefined) return undefined;
+      const hit = features.get(sha);
+      if (hit) return { sha256: sha, features: hit };
+      const failure = failures.get(sha);
+      return failure ? { sha256: sha, failure } : undefined;
+    });
+  }
+
+  /**
+   * Records each file's SHA-256 under its path, size and lastModified, in one transaction; files
+   * without a trusted stamp are left out. If the disk refuses (quota), they and everything after go
+   * to memory.
+   */
+  async rememberFiles(files: readonly StoredFile[]): Promise<void> {
+    const list = files.filter(hasTrustedStamp);
+    if (list.length === 0) return;
+    if (await this.#tryDisk((disk) => disk.putFiles(list))) return;
+    await this.#memory.putFiles(list);
+  }
+
   /** A small setting or note by name; undefined when never set. */
   async getMeta<T = unknown>(key: string): Promise<T | undefined> {
     const inMemory = await this.#memory.getMeta(key);
@@ -691,7 +853,7 @@ export class FeatureStore {
   }
 
   /**
-   * Forgets all features, failures and embeddings (settings in meta and the user's models stay).
+   * Forgets all features, failures, embeddings and file stamps (settings in meta and the user's models stay).
    * After a quota stop, writing resumes.
    */
   async clear(): Promise<void> {

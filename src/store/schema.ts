@@ -1,7 +1,8 @@
 /**
  * The IndexedDB schema of the feature store: what is kept between visits so a second run over the
  * same files decodes nothing. Everything is keyed by the file's SHA-256, never by its name or path:
- * a renamed or moved file is still a hit, and two copies of one file are computed once.
+ * a renamed or moved file is still a hit, and two copies of one file are computed once. The one
+ * exception is the `files` store (version 4), which only says which SHA-256 a file at a path had.
  *
  * Two version numbers, for two different things:
  * - DB_VERSION is the shape of the database (stores, indexes). Raising it runs MIGRATIONS.
@@ -15,7 +16,7 @@ import type { ImageFeatures, SkipReason } from '../core/types.ts';
 import type { EpochStats, TrainSettings } from '../ml/train/settings.ts';
 
 export const DB_NAME = 'winnow';
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 /**
  * Bump whenever anything that produces StoredFeatures or StoredFailure changes its output: the hash
@@ -127,6 +128,22 @@ export interface StoredCheckpoint {
   updatedAt: number;
 }
 
+/**
+ * Version 4: which content a file had when it was last read, so a re-run over an unchanged folder
+ * takes each file's SHA-256 from here instead of reading and hashing it again. Keyed by all three
+ * of path, size and lastModified: any change to one of them is a different key, hence a miss. The
+ * one thing it cannot see is content rewritten with the same size and the same lastModified (see
+ * docs/RELIABILITY.md). Carries no FEATURE_VERSION: a file's SHA-256 does not depend on our code.
+ */
+export interface StoredFile {
+  /** The path below the folder the user gave, as in the manifest. */
+  path: string;
+  size: number;
+  /** File.lastModified (ms); never 0, which is what a file with no real date carries. */
+  lastModified: number;
+  sha256: string;
+}
+
 /** One entry of a tfjs weights manifest (tf.io.WeightsManifestEntry), kept structural so the store needs no tfjs. */
 export interface WeightSpec {
   name: string;
@@ -170,6 +187,11 @@ export interface WinnowDB extends DBSchema {
     key: string;
     value: StoredCheckpoint;
   };
+  /** Version 4: a file's SHA-256 by its path, size and lastModified. */
+  files: {
+    key: [string, number, number];
+    value: StoredFile;
+  };
 }
 
 export type UpgradeTransaction = IDBPTransaction<WinnowDB, StoreNames<WinnowDB>[], 'versionchange'>;
@@ -200,6 +222,10 @@ export const MIGRATIONS: Readonly<Record<number, Migration>> = {
   // Only adds a store: features, embeddings and models of version 2 stay as they are.
   3: (db) => {
     db.createObjectStore('checkpoints', { keyPath: 'runKey' });
+  },
+  // Only adds a store: everything of version 3 stays. Every file of the first run after it is read once more.
+  4: (db) => {
+    db.createObjectStore('files', { keyPath: ['path', 'size', 'lastModified'] });
   },
 };
 

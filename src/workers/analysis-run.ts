@@ -1,5 +1,6 @@
 import type { Remote } from 'comlink';
 import type { IntakeFile } from '../io/intake/collect.ts';
+import { FeatureStore, type KnownFile, type StoredFile } from '../store/feature-store.ts';
 import type { FileAnalysis } from './hash/analyse.ts';
 import type { HashWorkerApi } from './hash/hash.worker.ts';
 import { WorkerCrashedError, WorkerPool } from './pool.ts';
@@ -35,27 +36,59 @@ export function createHashPool(size = WorkerPool.defaultSize()): WorkerPool<Hash
 const BATCH_FILES = 16;
 const BATCH_BYTES = 32 * 1024 * 1024;
 
-export function batches(files: readonly IntakeFile[]): number[][] {
+/** Batches of these file ids (all of them by default), in order. */
+export function batches(files: readonly IntakeFile[], ids: readonly number[] = files.map((_, id) => id)): number[][] {
   const out: number[][] = [];
   let batch: number[] = [];
   let bytes = 0;
-  files.forEach((f, id) => {
-    if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + f.file.size > BATCH_BYTES)) {
+  for (const id of ids) {
+    const size = files[id].file.size;
+    if (batch.length > 0 && (batch.length >= BATCH_FILES || bytes + size > BATCH_BYTES)) {
       out.push(batch);
       batch = [];
       bytes = 0;
     }
     batch.push(id);
-    bytes += f.file.size;
-  });
+    bytes += size;
+  }
   if (batch.length > 0) out.push(batch);
   return out;
 }
 
 /**
- * Analyses every file on the pool. A batch whose worker dies is retried file by file on fresh
- * workers, so the one file that killed it is marked and the rest go on: one bad file never stops
- * the run. Results arrive through onResult as they finish (order is not kept).
+ * Files looked up by path, size and lastModified at a time: one chunk costs three readonly
+ * transactions, and the workers start on the first chunk's unknown files while the next is looked up.
+ */
+const LOOKUP_FILES = 1000;
+
+/** File stamps are written in transactions of about this many, as the workers finish them. */
+const REMEMBER_FILES = 256;
+
+let mainStore: Promise<FeatureStore> | null = null;
+
+/**
+ * This thread's own connection to the feature store, opened on first use and kept, like each
+ * worker's. It only answers "was this exact file read before?"; results are computed and stored
+ * by the workers.
+ */
+function defaultStore(): Promise<FeatureStore> {
+  return (mainStore ??= FeatureStore.open());
+}
+
+/** The analysis a file known to the store gets: the same a worker gives after reading and hashing it. */
+function knownAnalysis(known: KnownFile): FileAnalysis {
+  if (known.features) return { ok: true, sha256: known.sha256, cached: true, features: known.features };
+  const { reason, detail } = known.failure;
+  return { ok: false, sha256: known.sha256, cached: true, reason, detail };
+}
+
+/**
+ * Analyses every file. A file whose path, size and lastModified are those of a file read before is
+ * answered from the store on this thread, unread (a re-run over an unchanged folder touches no
+ * file and starts no worker); the rest go to the pool in batches. A batch whose worker dies is
+ * retried file by file on fresh workers, so the one file that killed it is marked and the rest go
+ * on: one bad file never stops the run. Results arrive through onResult as they finish (order is
+ * not kept).
  */
 export async function analyseAll(
   files: IntakeFile[],
@@ -65,9 +98,13 @@ export async function analyseAll(
     onResult: (result: AnalysedFile) => void;
     /** Read and content-keyed (SHA-256), then analysed (decoded and hashed, or taken from the store). */
     onProgress: (read: StageProgress, analysed: StageProgress) => void;
+    /** Where file stamps are looked up and recorded; this thread's own connection by default. */
+    store?: FeatureStore | Promise<FeatureStore>;
   },
 ): Promise<void> {
   const { signal, onResult, onProgress } = options;
+  const store = await (options.store ?? defaultStore());
+  signal.throwIfAborted();
   const read: StageProgress = { done: 0, total: files.length, cached: 0, startedAt: performance.now() };
   const analysed: StageProgress = { ...read };
   const report = () => onProgress({ ...read }, { ...analysed });
@@ -100,6 +137,23 @@ export async function analyseAll(
     }, signal);
     outcome.rest.forEach((a, i) => finish(ids[i], a));
     report();
+    // Only now, with the batch's results stored by its worker, is a file's stamp worth recording.
+    ids.forEach((id, i) => {
+      const sha256 = (outcome.first[i] ?? outcome.rest.get(i))?.sha256;
+      if (sha256) remember(id, sha256);
+    });
+  };
+
+  let stamps: StoredFile[] = [];
+  const writes: Promise<void>[] = [];
+  const flushStamps = () => {
+    if (stamps.length > 0) writes.push(store.rememberFiles(stamps));
+    stamps = [];
+  };
+  const remember = (id: number, sha256: string) => {
+    const { file, path } = files[id];
+    stamps.push({ path, size: file.size, lastModified: file.lastModified, sha256 });
+    if (stamps.length >= REMEMBER_FILES) flushStamps();
   };
 
   const runSafely = async (ids: number[]): Promise<void> => {
@@ -123,16 +177,61 @@ export async function analyseAll(
     }
   };
 
-  const queue = batches(files);
+  // Batches of unknown files, filled chunk by chunk by the lookup while the lanes take from it.
+  const queue: number[][] = [];
   let next = 0;
-  const lane = async () => {
-    while (next < queue.length) {
-      signal.throwIfAborted();
-      await runSafely(queue[next++]);
+  let lookingUp = true;
+  let wake: (() => void)[] = [];
+  const wakeLanes = () => {
+    const waiting = wake;
+    wake = [];
+    waiting.forEach((resolve) => resolve());
+  };
+
+  const lookUp = async () => {
+    try {
+      for (let start = 0; start < files.length; start += LOOKUP_FILES) {
+        const ids = files.slice(start, start + LOOKUP_FILES).map((_, k) => start + k);
+        const known = await store.lookupFiles(ids.map((id) => ({ path: files[id].path, size: files[id].file.size, lastModified: files[id].file.lastModified })));
+        signal.throwIfAborted();
+        const unknown: number[] = [];
+        known.forEach((k, i) => {
+          const id = ids[i];
+          if (!k) {
+            unknown.push(id);
+            return;
+          }
+          wasRead[id] = 1;
+          read.done++;
+          read.cached++;
+          finish(id, knownAnalysis(k));
+        });
+        report();
+        queue.push(...batches(files, unknown));
+        wakeLanes();
+      }
+    } finally {
+      lookingUp = false;
+      wakeLanes();
     }
   };
-  // More lanes than workers, so a freed worker is handed its next batch without a round trip.
-  await Promise.all(Array.from({ length: pool.size * 2 }, lane));
+
+  const lane = async () => {
+    for (;;) {
+      signal.throwIfAborted();
+      if (next < queue.length) await runSafely(queue[next++]);
+      else if (lookingUp) await new Promise<void>((resolve) => wake.push(resolve));
+      else return;
+    }
+  };
+  try {
+    // More lanes than workers, so a freed worker is handed its next batch without a round trip.
+    await Promise.all([lookUp(), ...Array.from({ length: pool.size * 2 }, lane)]);
+  } finally {
+    flushStamps();
+  }
+  // The store never throws; waiting here means the next run finds every stamp of this one.
+  await Promise.all(writes);
 }
 
 function failed(ids: number[], error: unknown): [number, FileAnalysis][] {

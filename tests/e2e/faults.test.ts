@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../src/core/manifest.ts';
+import { DB_VERSION } from '../../src/store/schema.ts';
 import { launchBrowser, waitForRunState, type Harness } from '../support/browser.ts';
 import { downloadVia } from '../support/download.ts';
 import { copyNeardup, NEARDUP_IMAGES, removeTempDirs, tempDir } from '../support/fixtures.ts';
@@ -177,7 +178,7 @@ describe('two tabs and a newer version', () => {
         }),
     );
     // The app's connections (the page's and its workers') let go at once instead of blocking it.
-    expect(upgrade).toEqual({ oldVersion: 2, version: 99, blocked: false });
+    expect(upgrade).toEqual({ oldVersion: DB_VERSION, version: 99, blocked: false });
     await other.close();
 
     // The next run cannot use the saved results any more: it says so, and completes in memory.
@@ -210,7 +211,7 @@ describe('two tabs and a newer version', () => {
           };
         }),
     );
-    expect(db).toEqual({ version: 99, stores: ['embeddings', 'failures', 'features', 'meta', 'models'], features: images.size });
+    expect(db).toEqual({ version: 99, stores: ['checkpoints', 'embeddings', 'failures', 'features', 'files', 'meta', 'models'], features: images.size });
   });
 });
 

@@ -1,7 +1,7 @@
 import { computeHashSets } from '../../core/hash/index.ts';
 import { checkDecodable, describeTruncation, FORMAT_NAMES } from '../../core/sniff.ts';
 import type { SkipReason } from '../../core/types.ts';
-import type { FeatureStore, StoredFeatures } from '../../store/feature-store.ts';
+import type { FeatureStore, StoredFailure, StoredFeatures } from '../../store/feature-store.ts';
 import { FEATURE_VERSION } from '../../store/schema.ts';
 import { decodeImage, makeThumbnail } from './decode.ts';
 import { SHA256_CHUNK_BYTES, sha256Hex, sha256HexOfBlob } from '../../core/sha256.ts';
@@ -41,26 +41,27 @@ export type ReadOutcome =
 
 /**
  * Stage one for a batch: the bytes give each file's content key, and one store lookup for the
- * whole batch ends the work for every key already known, so a second run decodes nothing.
+ * whole batch (two where some keys have no features) ends the work for every key already known,
+ * so a second run decodes nothing.
  */
 export async function readFiles(files: readonly Blob[], store: FeatureStore): Promise<ReadOutcome[]> {
   const read = await Promise.all(files.map(readBytes));
   const keys = read.flatMap((r) => (r.kind === 'bytes' ? [r.sha256] : []));
   const stored = keys.length > 0 ? await store.getMany(keys) : new Map<string, StoredFeatures>();
-  return Promise.all(
-    read.map(async (r): Promise<ReadOutcome> => {
-      if (r.kind === 'done') return { done: true, analysis: r.analysis };
-      const hit = stored.get(r.sha256);
-      if (hit && hit.featureVersion === FEATURE_VERSION) {
-        return { done: true, analysis: { ok: true, sha256: r.sha256, cached: true, features: hit } };
-      }
-      const failure = await store.getFailure(r.sha256);
-      if (failure && failure.featureVersion === FEATURE_VERSION) {
-        return { done: true, analysis: { ok: false, sha256: r.sha256, cached: true, reason: failure.reason, detail: failure.detail } };
-      }
-      return { done: false, sha256: r.sha256, source: r.source };
-    }),
-  );
+  const unknown = keys.filter((key) => !stored.has(key));
+  const failures = unknown.length > 0 ? await store.getFailures(unknown) : new Map<string, StoredFailure>();
+  return read.map((r): ReadOutcome => {
+    if (r.kind === 'done') return { done: true, analysis: r.analysis };
+    const hit = stored.get(r.sha256);
+    if (hit && hit.featureVersion === FEATURE_VERSION) {
+      return { done: true, analysis: { ok: true, sha256: r.sha256, cached: true, features: hit } };
+    }
+    const failure = failures.get(r.sha256);
+    if (failure && failure.featureVersion === FEATURE_VERSION) {
+      return { done: true, analysis: { ok: false, sha256: r.sha256, cached: true, reason: failure.reason, detail: failure.detail } };
+    }
+    return { done: false, sha256: r.sha256, source: r.source };
+  });
 }
 
 type ReadBytes = { kind: 'bytes'; sha256: string; source: Source } | { kind: 'done'; analysis: FileAnalysis };

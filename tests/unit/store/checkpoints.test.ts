@@ -56,8 +56,8 @@ const untouchable = new Proxy({} as UpgradeTransaction, {
 });
 
 describe('schema version 3', () => {
-  it('is the current version', () => {
-    expect(DB_VERSION).toBe(3);
+  it('is followed by version 4 only', () => {
+    expect(DB_VERSION).toBe(4);
   });
 
   it('takes a version 2 database to 3 by adding checkpoints by runKey, keeping features, embeddings and models', () => {

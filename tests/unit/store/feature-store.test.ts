@@ -199,7 +199,7 @@ describe('schema migrations', () => {
   it('builds the current version from nothing', () => {
     const { db, created } = fakeDb();
     migrate(db, 0, DB_VERSION, tx);
-    expect(created.map((store) => store.name)).toEqual(['features', 'failures', 'meta', 'embeddings', 'models', 'checkpoints']);
+    expect(created.map((store) => store.name)).toEqual(['features', 'failures', 'meta', 'embeddings', 'models', 'checkpoints', 'files']);
   });
 
   it('runs nothing when current, and refuses a version it has no migration for', () => {
