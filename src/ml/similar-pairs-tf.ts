@@ -13,10 +13,10 @@
  * Tiles follow threshold-edges.ts: `blockRows` rows × `chunkRows` later rows, both uploaded per
  * product, so no tensor larger than a tile lives on the backend.
  */
-import * as tf from '@tensorflow/tfjs';
-import { ClusterCancelledError, type ProgressOptions } from '../core/cluster/progress.ts';
+import type { ProgressOptions } from '../core/cluster/progress.ts';
 import { similarPairs, unitRowsF32 } from '../core/similar-pairs.ts';
 import { float32ErrorBound } from './distances.ts';
+import { forEachUpperTile } from './upper-tiles.ts';
 
 /** Pairs as parallel arrays (cheap to transfer between workers), sorted by a, then b. */
 export interface SimilarPairArrays {
@@ -88,49 +88,26 @@ export async function similarPairsTf(
   if (d === 0) return pairArrays(similarPairs(X, n, d, minSimilarity, options));
   const maxPairs = options.maxPairs ?? Infinity;
   const U = unitRowsF32(X, n, d);
-  const B = Math.max(1, Math.floor(options.blockRows ?? 512));
-  const C = Math.max(1, Math.floor(options.chunkRows ?? 4096));
   // A float32 product below this cannot be a float64 sum at or above the bar.
   const candidateBar = minSimilarity - float32ErrorBound(d);
   const hits = new Hits();
   const total = (n * (n - 1)) / 2;
   let done = 0;
-
-  for (let s = 0; s < n - 1; s += B) {
-    const e = Math.min(n, s + B);
-    const rows = e - s;
-    const blockT = tf.tidy(() => tf.transpose(tf.tensor2d(U.subarray(s * d, e * d), [rows, d])));
-    try {
-      // Later rows from s on, the block's own rows included (pairs with j ≤ i are skipped).
-      for (let c = s; c < n; c += C) {
-        if (shouldStop?.()) throw new ClusterCancelledError();
-        const ce = Math.min(n, c + C);
-        const product = tf.tidy(() => tf.matMul(tf.tensor2d(U.subarray(c * d, ce * d), [ce - c, d]), blockT));
-        let sims: Float32Array;
-        try {
-          sims = (await product.data()) as Float32Array;
-        } finally {
-          product.dispose();
-        }
-        // sims[(j − c)·rows + (i − s)] is the float32 similarity of i and j.
-        for (let j = c; j < ce; j++) {
-          const o = (j - c) * rows - s;
-          const iEnd = Math.min(e, j);
-          if (iEnd > s) done += iEnd - s;
-          for (let i = s; i < iEnd; i++) {
-            if (!(sims[o + i] >= candidateBar)) continue;
-            const sim = exactSimilarity(U, d, i, j);
-            if (sim < minSimilarity) continue;
-            if (hits.count >= maxPairs) throw new RangeError(`similarPairs: more than ${maxPairs} pairs at similarity ≥ ${minSimilarity}`);
-            hits.push(i, j, sim);
-          }
-        }
-        onProgress?.(done, total);
+  await forEachUpperTile(U, n, d, { blockRows: options.blockRows, chunkRows: options.chunkRows, shouldStop }, ({ sims, s, e, c, ce, rows }) => {
+    for (let j = c; j < ce; j++) {
+      const o = (j - c) * rows - s;
+      const iEnd = Math.min(e, j);
+      if (iEnd > s) done += iEnd - s;
+      for (let i = s; i < iEnd; i++) {
+        if (!(sims[o + i] >= candidateBar)) continue;
+        const sim = exactSimilarity(U, d, i, j);
+        if (sim < minSimilarity) continue;
+        if (hits.count >= maxPairs) throw new RangeError(`similarPairs: more than ${maxPairs} pairs at similarity ≥ ${minSimilarity}`);
+        hits.push(i, j, sim);
       }
-    } finally {
-      blockT.dispose();
     }
-  }
+    onProgress?.(done, total);
+  });
   onProgress?.(total, total);
   return sortedByA(hits, n);
 }

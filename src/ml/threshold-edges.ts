@@ -15,10 +15,10 @@
  * tensor larger than a tile lives on the backend (the wasm backend copies a whole input out of its
  * heap to slice it, and a 50,000 × 1280 operand is 256 MB).
  */
-import * as tf from '@tensorflow/tfjs';
 import { rowNormsOf, type EdgeList } from '../core/cluster/components.ts';
 import { ClusterCancelledError, type ProgressOptions } from '../core/cluster/progress.ts';
 import { float32ErrorBound } from './distances.ts';
+import { forEachUpperTile } from './upper-tiles.ts';
 
 export interface ThresholdEdgeOptions extends ProgressOptions {
   /** At most this many pairs are returned (default 32·n); up to 2× it are held while scanning. */
@@ -100,8 +100,6 @@ export async function thresholdEdgesTf(
   const maxEdges = Math.max(1, Math.floor(options.maxEdges ?? 32 * n));
   const wanted = options.below ?? 1;
   const slack = float32ErrorBound(d);
-  const B = Math.max(1, Math.floor(options.blockRows ?? 512));
-  const C = Math.max(1, Math.floor(options.chunkRows ?? 4096));
   const norms = rowNormsOf(X, n, d);
   const buffer = new PairBuffer(maxEdges, wanted + slack);
 
@@ -115,38 +113,28 @@ export async function thresholdEdgesTf(
     }
     const total = (n * (n - 1)) / 2;
     let done = 0;
-    for (let s = 0; s < n - 1; s += B) {
-      const e = Math.min(n, s + B);
-      const rows = e - s;
-      const blockT = tf.tidy(() => tf.transpose(tf.tensor2d(U.subarray(s * d, e * d), [rows, d])));
-      try {
-        // Later rows from s on, the block's own rows included (their lower half is skipped).
-        for (let c = s; c < n; c += C) {
-          if (shouldStop?.()) throw new ClusterCancelledError();
-          const ce = Math.min(n, c + C);
-          const product = tf.tidy(() => tf.matMul(tf.tensor2d(U.subarray(c * d, ce * d), [ce - c, d]), blockT));
-          let sims: Float32Array;
-          try {
-            sims = (await product.data()) as Float32Array;
-          } finally {
-            product.dispose();
-          }
-          // sims[(j − c)·rows + (i − s)] is the similarity of i and j.
-          for (let j = c; j < ce; j++) {
-            const o = (j - c) * rows - s;
-            const iEnd = Math.min(e, j);
-            for (let i = s; i < iEnd; i++) {
-              const v = 1 - sims[o + i];
-              if (v < buffer.bound) buffer.push(i, j, v < 0 ? 0 : v);
-            }
+    await forEachUpperTile(
+      U,
+      n,
+      d,
+      { blockRows: options.blockRows, chunkRows: options.chunkRows, shouldStop },
+      ({ sims, s, e, c, ce, rows }) => {
+        // sims[(j − c)·rows + (i − s)] is the similarity of i and j.
+        for (let j = c; j < ce; j++) {
+          const o = (j - c) * rows - s;
+          const iEnd = Math.min(e, j);
+          for (let i = s; i < iEnd; i++) {
+            const v = 1 - sims[o + i];
+            if (v < buffer.bound) buffer.push(i, j, v < 0 ? 0 : v);
           }
         }
-      } finally {
-        blockT.dispose();
-      }
-      done += rows * (n - s) - (rows * (rows + 1)) / 2;
-      onProgress?.(done, total);
-    }
+      },
+      (s, e) => {
+        const rows = e - s;
+        done += rows * (n - s) - (rows * (rows + 1)) / 2;
+        onProgress?.(done, total);
+      },
+    );
   }
 
   if (buffer.count > maxEdges) buffer.compact();
