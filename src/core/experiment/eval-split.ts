@@ -4,7 +4,7 @@
  * seeded, stratified held-out share. Either way the test images never enter a training subset.
  */
 import { pathSegments } from '../intake-paths.ts';
-import { seededRandom } from '../rng.ts';
+import { seededRandom, shuffleInPlace } from '../rng.ts';
 import { membersByClass } from './subsets.ts';
 
 export type SplitRole = 'train' | 'test';
@@ -73,12 +73,7 @@ export function heldOutSplit(labels: ArrayLike<number>, idx: ArrayLike<number>, 
   const test: number[] = [];
   for (const members of membersByClass(labels, idx).values()) {
     const order = Int32Array.from(members);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
+    shuffleInPlace(order, random);
     const n = order.length;
     const nTest = n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(fraction * n)));
     for (let i = 0; i < n; i++) (i < nTest ? test : train).push(order[i]);

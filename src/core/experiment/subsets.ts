@@ -5,7 +5,7 @@
  */
 import { compressingFind } from '../cluster/union-find.ts';
 import { popcount32, splitPackedTable } from '../hamming.ts';
-import { seededRandom } from '../rng.ts';
+import { seededRandom, shuffleInPlace } from '../rng.ts';
 
 /** The members of each class among `idx`, ascending, classes in ascending label order. */
 export function membersByClass(labels: ArrayLike<number>, idx: ArrayLike<number>): Map<number, Int32Array> {
@@ -56,12 +56,7 @@ export function randomSubset(labels: ArrayLike<number>, idx: ArrayLike<number>, 
   const keep: number[] = [];
   for (const [label, members] of checkedClasses(labels, idx, targets)) {
     const order = Int32Array.from(members);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
+    shuffleInPlace(order, random);
     const want = targets.get(label)!;
     for (let i = 0; i < want; i++) keep.push(order[i]);
   }

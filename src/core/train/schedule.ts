@@ -4,7 +4,7 @@
  * reused by a worker that only reports progress.
  */
 
-import { seededRandom } from '../rng.ts';
+import { seededRandom, shuffleInPlace } from '../rng.ts';
 export interface ScheduleOptions {
   /** Peak learning rate, reached at the end of the warm-up. */
   lr: number;
@@ -72,17 +72,7 @@ export function earlyStopper(o: EarlyStopOptions): EarlyStopper {
   };
 }
 
-export { seededRandom };
-
-/** Fisher–Yates in place with the given random source. */
-export function shuffleInPlace<T>(a: T[] | Int32Array, random: () => number): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-}
+export { seededRandom, shuffleInPlace };
 
 export interface Split {
   train: Int32Array;

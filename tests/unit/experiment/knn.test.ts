@@ -138,17 +138,4 @@ describe('knnAccuracy', () => {
     expect(() => knnAccuracy({ train: new Float32Array(0), trainLabels: [], test: new Float32Array(2), testLabels: [0], dim: 2 })).toThrow(RangeError);
     expect(() => knnAccuracy({ train: new Float32Array(2), trainLabels: [0], test: new Float32Array(2), testLabels: [0], dim: 2, k: 0 })).toThrow(RangeError);
   });
-
-  test('1,000 test × 9,000 train × 64 dims well within a second', () => {
-    const dim = 64;
-    const train = randomRows(9000, dim, 1);
-    const test = randomRows(1000, dim, 2);
-    const trainLabels = Int32Array.from({ length: 9000 }, (_, i) => i % 10);
-    const testLabels = Int32Array.from({ length: 1000 }, (_, i) => i % 10);
-    const started = performance.now();
-    const r = knnAccuracy({ train, trainLabels, test, testLabels, dim });
-    // Measured ~0.4 s on a shared 2-core machine; the bound leaves room for a busy CI runner.
-    expect(performance.now() - started).toBeLessThan(3000);
-    expect(r.total).toBe(1000);
-  });
 });
