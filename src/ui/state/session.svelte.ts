@@ -308,7 +308,9 @@ export class Session {
       const total = embeddings.ids.length;
       this.groupProgress = { done: 0, total, cached: 0, startedAt };
       await this.clusterNow(embeddings, signal, startedAt);
-      const cut = await this.clusterer.cut(cutOptions(settings));
+      const cut = await this.clusterer.cut(cutOptions(settings), {
+        onProgress: (p) => (this.groupProgress = { done: p.done, total: p.total, cached: 0, startedAt }),
+      });
       this.groupProgress = { done: total, total, cached: 0, startedAt, finishedAt: performance.now() };
       this.grouping = semanticGrouping(cut, settings, total, performance.now() - startedAt);
       return;
@@ -365,7 +367,20 @@ export class Session {
     try {
       if (settings.mode === 'semantic' && embeddings && this.clustered === embeddings && this.clusterer.loaded) {
         const started = performance.now();
-        const cut = await this.clusterer.cut(cutOptions(settings));
+        // A cut deeper than a large class's forest holds searches for more pairs first (as slow
+        // as the clustering): the bar follows it, stale job or not, since the worker runs cuts one
+        // at a time and this is the one being waited for. Other cuts report nothing.
+        let searching = false;
+        const cut = await this.clusterer
+          .cut(cutOptions(settings), {
+            onProgress: (p) => {
+              searching = true;
+              this.groupProgress = { done: p.done, total: p.total, cached: 0, startedAt: started };
+            },
+          })
+          .finally(() => {
+            if (searching && this.groupProgress) this.groupProgress = { ...this.groupProgress, finishedAt: performance.now() };
+          });
         if (job === this.groupJob) this.grouping = semanticGrouping(cut, settings, embeddings.ids.length, performance.now() - started);
         return;
       }

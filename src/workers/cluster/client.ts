@@ -1,6 +1,7 @@
 import { proxy, transfer, wrap, type Remote } from 'comlink';
 import type { SemanticCutOptions } from '../../core/semantic.ts';
 import type {
+  ClusterCutProgress,
   ClusterCutResult,
   ClusterLargeInput,
   ClusterLargeProgress,
@@ -15,6 +16,7 @@ import type {
 } from './cluster.worker.ts';
 
 export type {
+  ClusterCutProgress,
   ClusterCutResult,
   ClusterLargeInput,
   ClusterLargeProgress,
@@ -25,6 +27,8 @@ export type {
   ClusterSimilarPairsInput,
   ClusterSimilarPairsProgress,
   ClusterSimilarPairsResult,
+  LargeClassInfo,
+  LargeClassOptions,
 } from './cluster.worker.ts';
 
 export interface ClusterLoadOptions {
@@ -90,14 +94,16 @@ export class ClusteringClient {
   /**
    * A cut of the loaded clustering. Cuts are answered in the order they were asked; `seq` lets a
    * caller that fires one per slider move drop any answer older than the newest it has shown.
+   * A cut deeper than a large class's forest holds grows it first (see the worker's cut), which
+   * can take as long as the load: `onProgress` follows that, and is never called otherwise.
    */
-  async cut(options: SemanticCutOptions): Promise<ClientCutResult> {
+  async cut(options: SemanticCutOptions, { onProgress }: { onProgress?: (p: ClusterCutProgress) => void } = {}): Promise<ClientCutResult> {
     const session = this.session;
     if (!session) throw new Error('cut: nothing loaded');
     const seq = ++this.seq;
     const started = performance.now();
     // A cut asked for while load() still runs waits behind it in the worker's queue.
-    const result = await Promise.race([session.remote.cut(options), session.gone]);
+    const result = await Promise.race([session.remote.cut(options, onProgress && proxy(onProgress)), session.gone]);
     return { ...result, seq, roundTripMs: performance.now() - started };
   }
 
