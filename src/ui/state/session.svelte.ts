@@ -165,11 +165,14 @@ export class Session {
     const analysed = this.pending.filter((r) => r !== null).length;
     const embedding = this.embedProgress !== null && this.embeddings === null;
     // Grouping again with the embeddings would restart the very pair search the user just stopped.
-    const comparing = !embedding && this.embeddings !== null && this.settings.mode === 'near' && this.groupProgress !== null && this.groupProgress.finishedAt === undefined;
+    // The same holds for semantic mode's clustering.
+    const comparing = !embedding && this.embeddings !== null && this.settings.mode !== 'exact' && this.groupProgress !== null && this.groupProgress.finishedAt === undefined;
     this.notice = embedding
       ? `Cancelled while embedding: the groups below use hashes only (exact copies in semantic mode). Embeddings finished so far are stored and will not be computed again.`
       : comparing
-        ? `Cancelled while comparing embeddings: the groups below use hashes only. Move a slider or change a setting to compare again.`
+        ? this.settings.mode === 'semantic'
+          ? `Cancelled while clustering: the groups below are exact copies only. Move the keep slider to cluster again.`
+          : `Cancelled while comparing embeddings: the groups below use hashes only. Move a slider or change a setting to compare again.`
         : `Cancelled: ${analysed.toLocaleString()} of ${this.files.length.toLocaleString()} files were analysed; those are grouped below and kept in the store for the next run.`;
     const controller = new AbortController();
     this.controller = controller;
