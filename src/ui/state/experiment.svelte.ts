@@ -140,13 +140,14 @@ export class Experiment {
     const s = parsed.settings;
     const controller = this.begin('preparing');
     const signal = controller.signal;
+    let store: FeatureStore | null = null;
     try {
       const { client, split } = await this.training.worker(signal);
       const network = this.networkSettings(split, s.epochs);
       const fingerprint = splitFingerprint(split);
       const embedder = this.training.modelId ?? this.session.settings.model;
       const key = experimentKey(fingerprint, embedder, s, network);
-      const store = await FeatureStore.open();
+      store = await FeatureStore.open();
       const saved = ((await store.getMeta(key)) as { results: CellResult[]; info: ExperimentRunInfo } | undefined) ?? null;
       const cells = experimentCells(s);
       // Cells of other fractions or seeds stay out of this run's plot (and out of what is saved next).
@@ -180,12 +181,13 @@ export class Experiment {
         this.results = [...this.results, result];
         await store.setMeta(key, { results: $state.snapshot(this.results), info: $state.snapshot(this.info) });
       }
-      store.close();
       this.current = null;
       this.phase = 'done';
     } catch (e) {
       this.failed(controller, e);
     } finally {
+      // An open connection would block another tab's schema upgrade.
+      store?.close();
       this.end(controller);
     }
   }
