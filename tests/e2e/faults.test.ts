@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../src/core/manifest.ts';
 import { DB_VERSION } from '../../src/store/schema.ts';
@@ -246,6 +246,24 @@ describe('storage quota', () => {
   });
 });
 
+/**
+ * Serves matching scripts with `prefix` in front. The service worker may still be precaching when a
+ * test ends; a fetch cut off by the closing context is not a failure of the app, so it is dropped.
+ */
+async function prependToScripts(context: BrowserContext, pattern: RegExp, prefix: string): Promise<{ count: number }> {
+  const patched = { count: 0 };
+  await context.route(pattern, async (route) => {
+    try {
+      const response = await route.fetch();
+      patched.count++;
+      await route.fulfill({ response, body: prefix + (await response.text()) });
+    } catch (error) {
+      if (!/context (disposed|closed)|Target .*closed|browser has been closed/i.test(String(error))) throw error;
+    }
+  });
+  return patched;
+}
+
 describe('no IndexedDB at all', () => {
   test('a browser that offers no IndexedDB (page and workers): the run completes in memory and says why', async () => {
     harness = await launchBrowser();
@@ -254,16 +272,11 @@ describe('no IndexedDB at all', () => {
     // workers' scripts are modules served by us, so a line in front of each removes it there too.
     const removeIndexedDb = "try{Object.defineProperty(globalThis,'indexedDB',{value:undefined,configurable:true})}catch(e){}\n";
     await page.addInitScript(removeIndexedDb);
-    let patched = 0;
-    await context.route(/\/assets\/.*\.js$/, async (route) => {
-      const response = await route.fetch();
-      patched++;
-      await route.fulfill({ response, body: removeIndexedDb + (await response.text()) });
-    });
+    const patched = await prependToScripts(context, /\/assets\/.*\.js$/, removeIndexedDb);
     const { root, names } = await smallDataset();
     await page.goto(harness.origin + '/?embeddings=0');
     expect(await runFolder(page, root)).toMatchObject({ done: names.length, total: names.length });
-    expect(patched).toBeGreaterThan(0);
+    expect(patched.count).toBeGreaterThan(0);
     await expect.poll(() => page.locator('[data-testid=store-message]').textContent()).toMatch(/no IndexedDB/);
     expectAllAnalysed(await manifestOf(page), names, { 'notes.jpg': /not-an-image/ });
     // Nothing was kept on disk, so a second run recomputes, and still completes.
@@ -280,17 +293,12 @@ describe('a worker that dies', () => {
     const crashOnPoison =
       "self.addEventListener('message',(e)=>{const a=e.data&&e.data.argumentList&&e.data.argumentList[0];const files=a&&a.value;" +
       "if(Array.isArray(files)&&files.some((f)=>f&&typeof f.name==='string'&&f.name.includes('poison')))setTimeout(()=>{throw new Error('injected crash')});});\n";
-    let patched = 0;
-    await context.route(/\/assets\/hash\.worker.*\.js$/, async (route) => {
-      const response = await route.fetch();
-      patched++;
-      await route.fulfill({ response, body: crashOnPoison + (await response.text()) });
-    });
+    const patched = await prependToScripts(context, /\/assets\/hash\.worker.*\.js$/, crashOnPoison);
     const { root, names } = await smallDataset();
     await copyFile(path.join(root, names[0]), path.join(root, 'poison.jpg'));
     await page.goto(harness.origin + '/?embeddings=0');
     expect(await runFolder(page, root)).toMatchObject({ done: names.length + 1, total: names.length + 1 });
-    expect(patched).toBeGreaterThan(0);
+    expect(patched.count).toBeGreaterThan(0);
     const manifest = await manifestOf(page);
     expectAllAnalysed(manifest, [...names, 'poison.jpg'], { 'notes.jpg': /not-an-image/, 'poison.jpg': /analysis-failed.*worker stopped/ });
   });
