@@ -226,6 +226,12 @@ export type ClusterSimilarPairsResult = SimilarPairArrays & {
  * milliseconds: this many ms between two reports keeps the page's queue short.
  */
 const PROGRESS_EVERY_MS = 100;
+/**
+ * A report also passes when the bar has moved this fraction of the total since the last one: on
+ * a fast machine a whole class can finish inside one interval, and a bar that jumps from class to
+ * class hides where the time goes. Fifty steps at most keep the queue short all the same.
+ */
+const PROGRESS_EVERY_FRACTION = 0.02;
 
 let model: SemanticModel | null = null;
 /** The load in progress (never rejects), which cuts wait for. */
@@ -259,15 +265,29 @@ function loadTfjsPath(preferred?: BackendName) {
   return tfjsPath;
 }
 
-/** A throttled progress reporter (see PROGRESS_EVERY_MS); the last report (done = total) always passes. */
+/**
+ * A throttled progress reporter (see PROGRESS_EVERY_MS and PROGRESS_EVERY_FRACTION); the last
+ * report (done = total) always passes.
+ */
 function throttle<P extends { done: number; total: number }>(onProgress?: (p: P) => void): ((p: P) => void) | undefined {
   if (!onProgress) return undefined;
-  let last = -Infinity;
+  const due = progressGate();
   return (p) => {
+    if (due(p.done, p.total)) void onProgress(p);
+  };
+}
+
+/** Whether a report at done/total should pass now; it records the pass when it says yes. */
+function progressGate(): (done: number, total: number) => boolean {
+  let lastAt = -Infinity;
+  let lastDone = -Infinity;
+  return (done, total) => {
     const now = performance.now();
-    if (p.done < p.total && now - last < PROGRESS_EVERY_MS) return;
-    last = now;
-    void onProgress(p);
+    const moved = total > 0 && done - lastDone >= PROGRESS_EVERY_FRACTION * total;
+    if (done < total && now - lastAt < PROGRESS_EVERY_MS && !moved) return false;
+    lastAt = now;
+    lastDone = done;
+    return true;
   };
 }
 
@@ -663,12 +683,12 @@ async function cutLarge(input: ClusterLargeInput, onProgress?: (p: ClusterLargeP
   const n = ids.length;
   if (vectors.length !== n * dim) throw new RangeError(`cutLarge: ${vectors.length} values, expected ${n}×${dim}`);
   const label = input.label ?? 'class';
-  let last = -Infinity;
+  // One gate per stage: each stage's bar runs from 0 to its own total.
+  const gates = new Map<ClusterLargeProgress['stage'], ReturnType<typeof progressGate>>();
   const report = (stage: ClusterLargeProgress['stage']) => (done: number, total: number) => {
-    const now = performance.now();
-    if (!onProgress || (done < total && now - last < PROGRESS_EVERY_MS)) return;
-    last = now;
-    void onProgress({ stage, done, total });
+    if (!onProgress) return;
+    if (!gates.has(stage)) gates.set(stage, progressGate());
+    if (gates.get(stage)!(done, total)) void onProgress({ stage, done, total });
   };
   const tfjs = await loadTfjsPath(input.backend);
   // The edge bound assumes IEEE float32 products (see threshold-edges.ts).
@@ -728,12 +748,9 @@ async function findSimilarPairs(
   const started = performance.now();
   const { vectors, n, dim, minSimilarity, maxPairs } = input;
   if (vectors.length !== n * dim) throw new RangeError(`similarPairs: ${vectors.length} values, expected ${n}×${dim}`);
-  let last = -Infinity;
+  const due = progressGate();
   const report = (done: number, total: number) => {
-    const now = performance.now();
-    if (!onProgress || (done < total && now - last < PROGRESS_EVERY_MS)) return;
-    last = now;
-    void onProgress({ done, total });
+    if (onProgress && due(done, total)) void onProgress({ done, total });
   };
   const tfjs = await loadTfjsPath(input.backend);
   const { similarPairsTf, pairArrays } = await import('../../ml/similar-pairs-tf.ts');
