@@ -65,6 +65,12 @@ export interface OpenOptions {
   openTimeoutMs?: number;
 }
 
+/** The keys a store holds, for answering "certainly not stored" without a lookup per key. */
+export interface KnownKeys {
+  features: Set<string>;
+  failures: Set<string>;
+}
+
 /** Where values live. IndexedDB and memory implement it; tests can inject one that fails on cue. */
 export interface FeatureBackend {
   getMany(sha256s: readonly string[]): Promise<Map<string, StoredFeatures>>;
@@ -91,6 +97,11 @@ export interface FeatureBackend {
   deleteCheckpoint(runKey: string): Promise<void>;
   /** Entries of the current FEATURE_VERSION. */
   count(): Promise<number>;
+  /**
+   * Every key of the features and failures stores (any version), or null when there are more than
+   * `max` in all: one readonly transaction.
+   */
+  keys(max: number): Promise<KnownKeys | null>;
   /** Features, failures, embeddings and files; meta (settings) and models stay. */
   clear(): Promise<void>;
   /** Deletes entries of any other FEATURE_VERSION; returns how many. */
@@ -335,6 +346,20 @@ class IdbBackend implements FeatureBackend {
   count(): Promise<number> {
     return this.db.countFromIndex('features', 'featureVersion', FEATURE_VERSION);
   }
+  async keys(max: number): Promise<KnownKeys | null> {
+    const tx = this.db.transaction(['features', 'failures'], 'readonly');
+    const read = async (): Promise<KnownKeys | null> => {
+      const features = tx.objectStore('features');
+      const failures = tx.objectStore('failures');
+      const [nFeatures, nFailures] = await Promise.all([features.count(), failures.count()]);
+      if (nFeatures + nFailures > max) return null;
+      const [a, b] = await Promise.all([features.getAllKeys(), failures.getAllKeys()]);
+      return { features: new Set(a), failures: new Set(b) };
+    };
+    const [known] = await Promise.all([read(), tx.done]);
+    return known;
+  }
+
 
   clear(): Promise<void> {
     const tx = this.db.transaction(['features', 'failures', 'embeddings', 'files'], 'readwrite');
@@ -479,6 +504,11 @@ export class MemoryBackend implements FeatureBackend {
     let n = 0;
     for (const value of this.features.values()) if (isCurrent(value)) n++;
     return n;
+  }
+
+  async keys(max: number): Promise<KnownKeys | null> {
+    if (this.features.size + this.failures.size > max) return null;
+    return { features: new Set(this.features.keys()), failures: new Set(this.failures.keys()) };
   }
 
   async clear(): Promise<void> {
@@ -839,6 +869,29 @@ export class FeatureStore {
   }
 
   /** Stored current-version features, on disk and in memory. */
+  /**
+   * A snapshot of the keys stored (memory and disk), so that a batch of new files needs no lookup
+   * at all: a key missing from it is certainly not stored, or was stored after it was taken (then
+   * it is computed again, which is harmless). Null when the store holds more than `max` keys or
+   * cannot say; then every key is looked up.
+   */
+  async knownKeys(max = 250_000): Promise<KnownKeys | null> {
+    const inMemory = await this.#memory.keys(max);
+    if (!inMemory) return null;
+    const disk = this.#disk;
+    if (!disk) return inMemory;
+    try {
+      const onDisk = await disk.keys(max);
+      if (!onDisk) return null;
+      for (const key of inMemory.features) onDisk.features.add(key);
+      for (const key of inMemory.failures) onDisk.failures.add(key);
+      return onDisk;
+    } catch (error) {
+      this.#loseDisk(unreadable(error));
+      return null;
+    }
+  }
+
   async count(): Promise<number> {
     let onDisk = 0;
     const disk = this.#disk;

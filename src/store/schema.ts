@@ -29,8 +29,14 @@ export const FEATURE_VERSION = 2;
 /** One analysed file, as stored under its sha256. */
 export interface StoredFeatures extends ImageFeatures {
   format: ImageFormat;
-  /** A small WebP (or JPEG) for the gallery, so results can be shown without the original file. */
-  thumb: Blob;
+  /**
+   * A small WebP or JPEG (or the image itself when it is that small) for the gallery, so results can
+   * be shown without the original file. Encoded bytes with their type in thumbType; entries stored
+   * by earlier builds hold a Blob, which is still shown as it is.
+   */
+  thumb: ArrayBuffer | Blob;
+  /** The MIME type of `thumb` when it is bytes. */
+  thumbType?: string;
   thumbWidth: number;
   thumbHeight: number;
   /** Date.now() when computed. */

@@ -33,7 +33,7 @@ export function createHashPool(size = WorkerPool.defaultSize()): WorkerPool<Hash
  * of per file, which is what makes a cached re-run fast. A batch is capped in bytes too, since a
  * worker holds its batch's bytes between reading and decoding.
  */
-const BATCH_FILES = 16;
+const BATCH_FILES = 32;
 const BATCH_BYTES = 32 * 1024 * 1024;
 
 /** Batches of these file ids (all of them by default), in order. */
@@ -65,6 +65,9 @@ const LOOKUP_FILES = 1000;
 const REMEMBER_FILES = 256;
 
 let mainStore: Promise<FeatureStore> | null = null;
+
+/** Numbers each run, so a worker knows when to take a new snapshot of the stored keys. */
+let runs = 0;
 
 /**
  * This thread's own connection to the feature store, opened on first use and kept, like each
@@ -103,6 +106,7 @@ export async function analyseAll(
   },
 ): Promise<void> {
   const { signal, onResult, onProgress } = options;
+  const run = ++runs;
   const store = await (options.store ?? defaultStore());
   signal.throwIfAborted();
   const read: StageProgress = { done: 0, total: files.length, cached: 0, startedAt: performance.now() };
@@ -123,7 +127,10 @@ export async function analyseAll(
 
   const runBatch = async (ids: number[]): Promise<void> => {
     const outcome = await pool.run(async (api: Remote<HashWorkerApi>) => {
-      const first = await api.read(ids.map((id) => files[id].file));
+      const first = await api.read(
+        ids.map((id) => files[id].file),
+        run,
+      );
       first.forEach((a, i) => {
         if (wasRead[ids[i]]) return;
         wasRead[ids[i]] = 1;

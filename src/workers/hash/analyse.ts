@@ -1,7 +1,7 @@
 import { computeHashSets } from '../../core/hash/index.ts';
 import { checkDecodable, describeTruncation, FORMAT_NAMES } from '../../core/sniff.ts';
 import type { SkipReason } from '../../core/types.ts';
-import type { FeatureStore, StoredFailure, StoredFeatures } from '../../store/feature-store.ts';
+import type { FeatureStore, KnownKeys, StoredFailure, StoredFeatures } from '../../store/feature-store.ts';
 import { FEATURE_VERSION } from '../../store/schema.ts';
 import { decodeImage, makeThumbnail } from './decode.ts';
 import { SHA256_CHUNK_BYTES, sha256Hex, sha256HexOfBlob } from '../../core/sha256.ts';
@@ -42,13 +42,16 @@ export type ReadOutcome =
 /**
  * Stage one for a batch: the bytes give each file's content key, and one store lookup for the
  * whole batch (two where some keys have no features) ends the work for every key already known,
- * so a second run decodes nothing.
+ * so a second run decodes nothing. `known` (FeatureStore.knownKeys) spares the lookup of keys
+ * that are certainly not stored.
  */
-export async function readFiles(files: readonly Blob[], store: FeatureStore): Promise<ReadOutcome[]> {
-  const read = await Promise.all(files.map(readBytes));
+export async function readFiles(files: readonly Blob[], store: FeatureStore, known?: KnownKeys | null): Promise<ReadOutcome[]> {
+  const read = await readAll(files);
   const keys = read.flatMap((r) => (r.kind === 'bytes' ? [r.sha256] : []));
-  const stored = keys.length > 0 ? await store.getMany(keys) : new Map<string, StoredFeatures>();
-  const unknown = keys.filter((key) => !stored.has(key));
+  // With a snapshot of the stored keys, a first run over new files asks the store nothing.
+  const maybeStored = known ? keys.filter((key) => known.features.has(key)) : keys;
+  const stored = maybeStored.length > 0 ? await store.getMany(maybeStored) : new Map<string, StoredFeatures>();
+  const unknown = keys.filter((key) => !stored.has(key) && (!known || known.failures.has(key)));
   const failures = unknown.length > 0 ? await store.getFailures(unknown) : new Map<string, StoredFailure>();
   return read.map((r): ReadOutcome => {
     if (r.kind === 'done') return { done: true, analysis: r.analysis };
@@ -65,6 +68,39 @@ export async function readFiles(files: readonly Blob[], store: FeatureStore): Pr
 }
 
 type ReadBytes = { kind: 'bytes'; sha256: string; source: Source } | { kind: 'done'; analysis: FileAnalysis };
+
+/** Files up to this size are read together with the rest of their batch (see readAll). */
+const JOINT_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a batch. Each read of a File is a round trip to the browser process that costs about a
+ * millisecond, more than decoding a small image, so the small files are read in one request as one
+ * Blob made of them all and cut apart here. If that read fails (a file moved, deleted or changed
+ * since it was listed), each file is read alone, so the error lands on the file that has it.
+ */
+async function readAll(files: readonly Blob[]): Promise<ReadBytes[]> {
+  const joint = files.flatMap((file, i) => (file.size > 0 && file.size <= JOINT_READ_BYTES ? [i] : []));
+  const out: (ReadBytes | undefined)[] = new Array(files.length);
+  if (joint.length > 1) {
+    let whole: ArrayBuffer | null = null;
+    try {
+      whole = await new Blob(joint.map((i) => files[i])).arrayBuffer();
+    } catch {
+      // read alone below
+    }
+    if (whole) {
+      let offset = 0;
+      await Promise.all(
+        joint.map((i) => {
+          const bytes = whole.slice(offset, (offset += files[i].size));
+          return sha256Hex(bytes).then((sha256) => (out[i] = { kind: 'bytes', sha256, source: bytes }));
+        }),
+      );
+    }
+  }
+  await Promise.all(files.map(async (file, i) => (out[i] ??= await readBytes(file))));
+  return out as ReadBytes[];
+}
 
 async function readBytes(file: Blob): Promise<ReadBytes> {
   const done = (analysis: FileAnalysis): ReadBytes => ({ kind: 'done', analysis });
@@ -105,10 +141,9 @@ export async function computeFeatures(sha256: string, source: Source): Promise<F
     );
   }
 
-  const blob = source instanceof Blob ? source : new Blob([source]);
   let decoded;
   try {
-    decoded = await decodeImage(blob);
+    decoded = await decodeImage(source, check.format, head, check);
   } catch (error) {
     // Only bytes read whole can show where a file ends; a large file's start says nothing about that.
     const truncated = source instanceof Blob ? null : describeTruncation(head, check.format);
@@ -119,7 +154,7 @@ export async function computeFeatures(sha256: string, source: Source): Promise<F
   }
   try {
     const { hashes, mirrored } = computeHashSets(decoded.rgba, decoded.width, decoded.height);
-    const thumb = await makeThumbnail(decoded.bitmap, blob, check.format);
+    const thumb = await makeThumbnail(decoded, source, check.format);
     const features: StoredFeatures = {
       sha256,
       width: decoded.width,
@@ -127,7 +162,8 @@ export async function computeFeatures(sha256: string, source: Source): Promise<F
       format: check.format,
       hashes,
       mirrored,
-      thumb: thumb.blob,
+      thumb: thumb.bytes,
+      thumbType: thumb.type,
       thumbWidth: thumb.width,
       thumbHeight: thumb.height,
       computedAt: Date.now(),
@@ -135,8 +171,51 @@ export async function computeFeatures(sha256: string, source: Source): Promise<F
     };
     return { ok: true, sha256, cached: false, features };
   } finally {
-    decoded.bitmap.close();
+    decoded.bitmap?.close();
   }
+}
+
+/**
+ * Decoded pixels of the images analysed at once may add up to this many (4 bytes each, and as
+ * much again for the bitmap): small images are decoded several at a time, since each decode
+ * waits mostly on the browser process, while large ones go one by one.
+ */
+const CONCURRENT_PIXELS = 16_000_000;
+const CONCURRENT_FILES = 8;
+
+/**
+ * Stage two for many files, several at a time within CONCURRENT_PIXELS and CONCURRENT_FILES; an
+ * image whose size its header does not tell counts as the whole budget. Results in input order.
+ */
+export async function computeAll(items: readonly { sha256: string; source: Source }[]): Promise<FileAnalysis[]> {
+  const out: FileAnalysis[] = new Array(items.length);
+  let next = 0;
+  let pixels = 0;
+  let running = 0;
+  const costs = items.map(({ source }) => {
+    if (source instanceof Blob) return CONCURRENT_PIXELS;
+    const check = checkDecodable(new Uint8Array(source), source.byteLength);
+    if (!check.ok) return 0; // refused before decoding
+    return check.width !== undefined && check.height !== undefined ? Math.min(CONCURRENT_PIXELS, check.width * check.height) : CONCURRENT_PIXELS;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const pump = () => {
+      if (next === items.length && running === 0) return resolve();
+      while (next < items.length && running < CONCURRENT_FILES && (running === 0 || pixels + costs[next] <= CONCURRENT_PIXELS)) {
+        const i = next++;
+        running++;
+        pixels += costs[i];
+        computeFeatures(items[i].sha256, items[i].source).then((analysis) => {
+          out[i] = analysis;
+          running--;
+          pixels -= costs[i];
+          pump();
+        }, reject);
+      }
+    };
+    pump();
+  });
+  return out;
 }
 
 /** "1.1 GB", "512 MB": binary units, as file managers show them. */

@@ -1,15 +1,66 @@
 /**
- * Decoding in a worker: createImageBitmap honours EXIF orientation ('from-image'), so width, height,
- * hashes and thumbnail all describe the image as a viewer displays it.
+ * Decoding in a worker. The browser's decoder (createImageBitmap) honours EXIF orientation
+ * ('from-image'), so width, height, hashes and thumbnail all describe the image as a viewer
+ * displays it; small upright JPEGs take a faster WebAssembly decoder with the same pixels.
  */
+import { describeTruncation, jpegOrientation, type ImageFormat } from '../../core/sniff.ts';
+import { decodeJpegWasm } from './jpeg-wasm.ts';
+
 export interface DecodedImage {
-  rgba: Uint8ClampedArray;
+  rgba: Uint8ClampedArray<ArrayBuffer>;
   width: number;
   height: number;
-  bitmap: ImageBitmap;
+  /** The browser's bitmap, when the browser decoded it (close it when done). */
+  bitmap: ImageBitmap | null;
 }
 
-export async function decodeImage(blob: Blob): Promise<DecodedImage> {
+/**
+ * JPEGs up to this many pixels go to the WebAssembly decoder: its memory grows to the largest
+ * image it decoded and is never given back, and for large images the browser's own decoder
+ * (SIMD, off the worker's thread) is as fast.
+ */
+const WASM_MAX_PIXELS = 4_000_000;
+
+/**
+ * Decodes bytes or a file. `head` is the file's start (all of it for bytes), `width`/`height` what
+ * its header said (sniff's checkDecodable), when it said.
+ */
+export async function decodeImage(
+  source: ArrayBuffer | Blob,
+  format: ImageFormat,
+  head: Uint8Array,
+  size: { width?: number; height?: number } = {},
+): Promise<DecodedImage> {
+  const { width, height } = size;
+  // Orientation 1 only: the WebAssembly decoder returns pixels as stored, not as displayed. And
+  // whole files only: libjpeg fills a cut-short scan with grey and calls it a warning, where the
+  // browser refuses the file, and a file refused must be refused whichever decoder looked.
+  const wasm =
+    format === 'jpeg' &&
+    source instanceof ArrayBuffer &&
+    width !== undefined &&
+    height !== undefined &&
+    width * height <= WASM_MAX_PIXELS &&
+    jpegOrientation(head) === 1 &&
+    describeTruncation(head, 'jpeg') === null;
+  if (wasm) {
+    const image = await decodeJpegWasm(source);
+    if (image) return { rgba: image.data, width: image.width, height: image.height, bitmap: null };
+  }
+  return decodeWithBrowser(source instanceof Blob ? source : new Blob([source]));
+}
+
+/**
+ * One canvas per worker, reused: creating a canvas and its context per image costs more than
+ * decoding a small one (CIFAR's 32×32). Drawing and reading happen in one synchronous stretch, so
+ * images decoded concurrently never share it mid-use.
+ */
+let shared: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D } | null = null;
+
+/** A canvas larger than this is let go after use rather than kept holding its pixels. */
+const KEEP_CANVAS_PIXELS = 4_000_000;
+
+async function decodeWithBrowser(blob: Blob): Promise<DecodedImage> {
   // 'none' for colour space and alpha keeps pixel values as stored, as Pillow (the hash reference) does.
   const bitmap = await createImageBitmap(blob, {
     imageOrientation: 'from-image',
@@ -21,11 +72,30 @@ export async function decodeImage(blob: Blob): Promise<DecodedImage> {
     bitmap.close();
     throw new Error('image has no pixels');
   }
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  if (!ctx) throw new Error('no 2d context in this worker');
+  if (!shared) {
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    if (!ctx) {
+      bitmap.close();
+      throw new Error('no 2d context in this worker');
+    }
+    shared = { canvas, ctx };
+  }
+  const { canvas, ctx } = shared;
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  } else {
+    // A resize clears the canvas; without one the last image is still there, and drawing a
+    // transparent image over it would blend the two.
+    ctx.clearRect(0, 0, width, height);
+  }
   ctx.drawImage(bitmap, 0, 0);
   const rgba = ctx.getImageData(0, 0, width, height).data;
+  if (width * height > KEEP_CANVAS_PIXELS) {
+    canvas.width = 1;
+    canvas.height = 1;
+  }
   return { rgba, width, height, bitmap };
 }
 
@@ -33,30 +103,43 @@ export const THUMB_SIZE = 160;
 
 const SHOWN_AS_IS: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif' };
 
+/** A stored thumbnail: encoded image bytes and their MIME type. */
+export interface Thumbnail {
+  bytes: ArrayBuffer;
+  type: string;
+  width: number;
+  height: number;
+}
+
 /**
  * A small thumbnail for the gallery; a canvas resize is fine here because nothing is computed from it.
  * An image already small enough (CIFAR's 32×32) is its own thumbnail: no encode, and exact.
  * JPEG where the source is JPEG, because Chromium encodes it several times faster than WebP.
+ * Bytes, not a Blob: IndexedDB in Chromium writes every stored Blob to a file of its own, which
+ * cost more than decoding a small image, while bytes are stored inline with the record.
  */
-export async function makeThumbnail(
-  bitmap: ImageBitmap,
-  source: Blob,
-  format: string,
-): Promise<{ blob: Blob; width: number; height: number }> {
+export async function makeThumbnail(decoded: DecodedImage, source: ArrayBuffer | Blob, format: string): Promise<Thumbnail> {
   const asIs = SHOWN_AS_IS[format];
-  if (asIs && bitmap.width <= THUMB_SIZE && bitmap.height <= THUMB_SIZE && source.size <= 64 * 1024) {
-    return { blob: new Blob([source], { type: asIs }), width: bitmap.width, height: bitmap.height };
+  if (asIs && decoded.width <= THUMB_SIZE && decoded.height <= THUMB_SIZE && source instanceof ArrayBuffer && source.byteLength <= 64 * 1024) {
+    return { bytes: source, type: asIs, width: decoded.width, height: decoded.height };
   }
-  const scale = Math.min(1, THUMB_SIZE / Math.max(bitmap.width, bitmap.height));
-  const width = Math.max(1, Math.round(bitmap.width * scale));
-  const height = Math.max(1, Math.round(bitmap.height * scale));
+  const scale = Math.min(1, THUMB_SIZE / Math.max(decoded.width, decoded.height));
+  const width = Math.max(1, Math.round(decoded.width * scale));
+  const height = Math.max(1, Math.round(decoded.height * scale));
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d');
   if (!ctx) throw new Error('no 2d context in this worker');
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(bitmap, 0, 0, width, height);
+  // Pixels decoded in WebAssembly become a bitmap only here, for the smoothed downscale.
+  const bitmap = decoded.bitmap ?? (await createImageBitmap(new ImageData(decoded.rgba, decoded.width, decoded.height)));
+  try {
+    ctx.drawImage(bitmap, 0, 0, width, height);
+  } finally {
+    if (bitmap !== decoded.bitmap) bitmap.close();
+  }
   // JPEG sources get a JPEG thumbnail; others WebP, which keeps transparency.
-  const blob = await canvas.convertToBlob({ type: format === 'jpeg' ? 'image/jpeg' : 'image/webp', quality: 0.82 });
-  return { blob, width, height };
+  const type = format === 'jpeg' ? 'image/jpeg' : 'image/webp';
+  const blob = await canvas.convertToBlob({ type, quality: 0.82 });
+  return { bytes: await blob.arrayBuffer(), type, width, height };
 }
