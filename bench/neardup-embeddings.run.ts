@@ -458,7 +458,8 @@ test.runIf(only.length === 0 || only.some((o) => 'neardup-embeddings'.startsWith
     montages,
     seconds: round((performance.now() - t0) / 1000, 1),
   };
-  await writeFile(path.join(repoRoot, 'bench/results-neardup-embeddings.json'), JSON.stringify(out, null, 2) + '\n');
+  const sizeTag = process.env.WINNOW_BENCH_INPUT_SIZE ? `-${process.env.WINNOW_BENCH_INPUT_SIZE}` : '';
+  await writeFile(path.join(repoRoot, `bench/results-neardup-embeddings${sizeTag}.json`), JSON.stringify(out, null, 2) + '\n');
   const brief = Object.fromEntries(
     VARIANTS.map((v) => {
       const r = variants[v] as { zeroFalseAbove: number; gapNeededVsFalse: number; recall: { bar: number; total: unknown }[]; cifar: unknown };

@@ -143,8 +143,28 @@ export async function loadModel(id: string): Promise<Embedder> {
   buildModels();
   await chooseBackend('wasm', { wasmPaths: WASM_DIR });
   const entry = findModel(await loadRegistry('/models/', fileFetch()), id);
-  loaded = await loadEmbedder(entry, fileFetch());
+  const size = benchInputSize(entry);
+  loaded = await loadEmbedder(entry, fileFetch(), { warmUp: size === entry.inputSize });
+  if (size !== entry.inputSize) resizeGraphInput(loaded, size / 32);
   return loaded;
+}
+
+/**
+ * Lets the converted MobileNetV2 graph take another input side: its placeholder pins 224, and its
+ * final average pool is a 7 × 7 window (224 / 32), which is a global mean only at that size. An
+ * experiment's patch of tfjs's parsed graph, not something the app does.
+ */
+function resizeGraphInput(embedder: Embedder, side: number): void {
+  type Node = { op: string; attrParams: Record<string, { value: unknown } | undefined> };
+  const graph = (embedder.model as unknown as { executor: { graph: { placeholders: Node[]; nodes: Record<string, Node> } } }).executor.graph;
+  for (const p of graph.placeholders) if (p.attrParams.shape) p.attrParams.shape.value = [-1, -1, -1, 3];
+  let pools = 0;
+  for (const node of Object.values(graph.nodes)) {
+    if (node.op !== 'AvgPool' || !node.attrParams.kernelSize) continue;
+    node.attrParams.kernelSize.value = [1, side, side, 1];
+    pools++;
+  }
+  if (pools !== 1) throw new Error(`resizeGraphInput: expected one AvgPool, found ${pools}`);
 }
 
 export function disposeModel(): void {
@@ -170,9 +190,19 @@ export interface EmbedResult {
  * Embeds files with a registry model: decode → resizeRgba to inputSize² → embedBatch, in batches.
  * `tag` names the preprocessing (part of the cache key).
  */
+/**
+ * The model's input side for these benches: the registry's, or $WINNOW_BENCH_INPUT_SIZE to measure
+ * what a smaller input costs in neighbour quality and gains in speed.
+ */
+export function benchInputSize(entry: ModelEntry): number {
+  const size = Number(process.env.WINNOW_BENCH_INPUT_SIZE);
+  return Number.isInteger(size) && size >= 32 && size % 32 === 0 ? size : entry.inputSize;
+}
+
 export async function embedFiles(modelId: string, files: readonly string[], tag = 'libjpeg+resizeRgba', batch = 16): Promise<EmbedResult> {
   const registry = await loadRegistry('/models/', fileFetch()).catch(() => null);
-  const entry: ModelEntry | null = registry ? findModel(registry, modelId) : null;
+  const found: ModelEntry | null = registry ? findModel(registry, modelId) : null;
+  const entry = found && { ...found, inputSize: benchInputSize(found) };
   const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
   const key = createHash('sha256')
     .update(JSON.stringify({ modelId, files: entry?.files.map((f) => f.sha256) ?? null, inputSize: entry?.inputSize, tag, list: files.map((f, i) => [path.basename(path.dirname(f)), path.basename(f), sizes[i]]) }))
@@ -186,14 +216,15 @@ export async function embedFiles(modelId: string, files: readonly string[], tag 
     if (vectors.length === files.length * entry.dim) return { vectors, dim: entry.dim, msPerImage: null, cached: true };
   }
   const emb = await loadModel(modelId);
-  const { dim, inputSize } = emb.entry;
+  const { dim } = emb.entry;
+  const inputSize = benchInputSize(emb.entry);
   const vectors = new Float32Array(files.length * dim);
   let ms = 0;
   for (let start = 0; start < files.length; start += batch) {
     const chunk = files.slice(start, start + batch);
     const pixels = (await decodeFiles(chunk)).map((p) => resizeRgba(p, inputSize));
     const t0 = performance.now();
-    const v = await embedBatch(emb.model, emb.entry, pixels);
+    const v = await embedBatch(emb.model, { ...emb.entry, inputSize }, pixels);
     ms += performance.now() - t0;
     vectors.set(v, start * dim);
   }
