@@ -37,6 +37,12 @@ export interface StoredFeatures extends ImageFeatures {
   thumb: ArrayBuffer | Blob;
   /** The MIME type of `thumb` when it is bytes. */
   thumbType?: string;
+  /**
+   * Which decoder gave the pixels: the browser's (createImageBitmap) or the WebAssembly JPEG
+   * decoder (identical pixels). Kept so the fast path's use can be seen and tested; absent in
+   * entries from earlier builds.
+   */
+  decodedBy?: 'browser' | 'wasm';
   thumbWidth: number;
   thumbHeight: number;
   /** Date.now() when computed. */

@@ -3,7 +3,8 @@
  * 30 reference images, bit for bit, for all four kinds. The unit tests prove the hashing code exact
  * given Pillow's pixels; this proves the pixels: the hash worker decodes small upright JPEGs in
  * WebAssembly and everything else with createImageBitmap, and both must see what Pillow sees.
- * A second, cached run must give the same hashes again from the store, unread.
+ * A second, cached run must give the same hashes again from the store, unread. The stored records
+ * say which decoder made them, so the test also sees that both paths ran.
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
@@ -35,17 +36,19 @@ afterEach(async () => {
 });
 
 /** Every stored feature record, by SHA-256: what the workers wrote to IndexedDB. */
-async function storedFeatures(h: Harness): Promise<Map<string, { hashes: Record<string, string>; width: number; height: number }>> {
+type Stored = { hashes: Record<string, string>; width: number; height: number; decodedBy?: string };
+
+async function storedFeatures(h: Harness): Promise<Map<string, Stored>> {
   const rows = await h.page.evaluate(
     () =>
-      new Promise<{ sha256: string; hashes: Record<string, string>; width: number; height: number }[]>((resolve, reject) => {
+      new Promise<(Stored & { sha256: string })[]>((resolve, reject) => {
         const open = indexedDB.open('winnow');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
           const request = open.result.transaction('features').objectStore('features').getAll();
           request.onerror = () => reject(request.error);
           request.onsuccess = () => {
-            resolve(request.result.map(({ sha256, hashes, width, height }) => ({ sha256, hashes, width, height })));
+            resolve(request.result.map(({ sha256, hashes, width, height, decodedBy }) => ({ sha256, hashes, width, height, decodedBy })));
             open.result.close();
           };
         };
@@ -87,4 +90,10 @@ test('hashes computed in Chromium equal imagehash on the 30 reference images (JP
     if (run === 1) expect(await harness.page.locator('[data-testid=stage-hash]').getAttribute('data-cached')).toBe('30');
     expect(await disagreements()).toEqual([]);
   }
+  // Both decoders were exercised: every JPEG here is small, upright and whole, so WebAssembly took
+  // it; PNG and WebP went to the browser.
+  const stored = await storedFeatures(harness);
+  const decoders = reference.images.map((image) => `${path.extname(image.file)} ${stored.get(sha.get(image.file)!)?.decodedBy}`);
+  expect(decoders.filter((d) => d.startsWith('.jpg')).every((d) => d === '.jpg wasm')).toBe(true);
+  expect(decoders.filter((d) => !d.startsWith('.jpg')).sort()).toEqual(['.png browser', '.webp browser']);
 });

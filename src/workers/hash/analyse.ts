@@ -164,6 +164,7 @@ export async function computeFeatures(sha256: string, source: Source): Promise<F
       mirrored,
       thumb: thumb.bytes,
       thumbType: thumb.type,
+      decodedBy: decoded.bitmap ? 'browser' : 'wasm',
       thumbWidth: thumb.width,
       thumbHeight: thumb.height,
       computedAt: Date.now(),
