@@ -208,13 +208,11 @@ export async function clusterClassesWith(
   return { dim: d, classes: out };
 }
 
-/** Validation, and progress bookkeeping across classes, shared by both entry points above. */
-function planClasses(
-  classes: readonly SemanticClassInput[],
-  d: number,
-  options: ClusterClassesOptions,
-  distanceWeight = Math.max(1, d),
-) {
+/**
+ * Throws on a bad dimension, a vector count that does not match its ids, or a label or file id
+ * that appears twice (across all classes given); returns how many items there are in all.
+ */
+export function validateClasses(classes: readonly SemanticClassInput[], d: number): number {
   if (!Number.isInteger(d) || d < 0) throw new RangeError(`clusterClasses: bad dimension ${d}`);
   const labels = new Set<string>();
   const ids = new Set<number>();
@@ -232,7 +230,17 @@ function planClasses(
     }
     totalItems += c.ids.length;
   }
+  return totalItems;
+}
 
+/** Validation, and progress bookkeeping across classes, shared by both entry points above. */
+function planClasses(
+  classes: readonly SemanticClassInput[],
+  d: number,
+  options: ClusterClassesOptions,
+  distanceWeight = Math.max(1, d),
+) {
+  const totalItems = validateClasses(classes, d);
   const { shouldStop, onProgress } = options;
   let itemsBefore = 0;
   return {

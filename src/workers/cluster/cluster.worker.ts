@@ -2,6 +2,7 @@ import { expose, transfer } from 'comlink';
 import {
   clusterClasses,
   semanticCut,
+  validateClasses,
   type ClusterClassesOptions,
   type SemanticClassInput,
   type SemanticClassModel,
@@ -297,6 +298,7 @@ async function load(input: ClusterLoadInput, onProgress?: (p: ClusterLoadProgres
   largeClasses = new Map();
   const report = throttle(onProgress);
   const limits = largeLimits(input.large);
+  // Small and large classes are clustered apart; labels and ids must be unique across both.
   validateClasses(input.classes, input.dim);
   const small = input.classes.filter((c) => c.ids.length < limits.from);
   const large = input.classes.filter((c) => c.ids.length >= limits.from);
@@ -354,26 +356,6 @@ async function load(input: ClusterLoadInput, onProgress?: (p: ClusterLoadProgres
   };
 }
 
-/**
- * What clusterClasses checks, over all classes at once: small and large ones are clustered
- * apart, and labels and ids must be unique across both.
- */
-function validateClasses(classes: readonly SemanticClassInput[], d: number): void {
-  if (!Number.isInteger(d) || d < 0) throw new RangeError(`clusterClasses: bad dimension ${d}`);
-  const labels = new Set<string>();
-  const ids = new Set<number>();
-  for (const c of classes) {
-    if (labels.has(c.label)) throw new RangeError(`clusterClasses: class ${JSON.stringify(c.label)} appears twice`);
-    labels.add(c.label);
-    if (c.vectors.length !== c.ids.length * d) {
-      throw new RangeError(`class ${JSON.stringify(c.label)}: ${c.vectors.length} values, expected ${c.ids.length}×${d}`);
-    }
-    for (const id of c.ids) {
-      if (ids.has(id)) throw new RangeError(`clusterClasses: file id ${id} appears twice`);
-      ids.add(id);
-    }
-  }
-}
 
 type LargeLimits = Required<LargeClassOptions>;
 
