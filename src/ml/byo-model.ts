@@ -5,6 +5,7 @@
  * tfjs ever sees it, and the same code runs in Node tests. Running the model once to learn its
  * output width is tfjs work and lives in user-model.ts (`probeModel`).
  */
+import { concatBuffers } from '../core/bytes.ts';
 import { sha256Hex } from '../core/sha256.ts';
 import type { StoredModel } from '../store/schema.ts';
 
@@ -154,15 +155,6 @@ function weightBytes(w: WeightSpec, jsonPath: string): number {
   return w.shape.reduce((a, b) => a * b, 1) * per;
 }
 
-function concatBuffers(parts: readonly ArrayBuffer[]): ArrayBuffer {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(new Uint8Array(p), at);
-    at += p.byteLength;
-  }
-  return out.buffer;
-}
 
 /** Finds the one model.json: by name first, else the folder's only .json file. */
 function findModelJson(files: readonly FolderFile[]): FolderFile {

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_MODELS_BASE, modelFileUrl, type FetchLike, type ModelEntry, type ModelFile } from './registry.ts';
+import { concatBuffers } from '../core/bytes.ts';
 import { sha256Hex } from '../core/sha256.ts';
 
 /** A loaded model and the registry entry that describes how to feed it. */
@@ -61,16 +62,6 @@ function dirOf(path: string): string {
   return i < 0 ? '' : path.slice(0, i + 1);
 }
 
-function concat(parts: ArrayBuffer[]): ArrayBuffer {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(new Uint8Array(p), at);
-    at += p.byteLength;
-  }
-  return out.buffer;
-}
 
 /**
  * Fetches every file of a registry entry, verifies each one's size and SHA-256, and returns the
@@ -118,7 +109,7 @@ export async function fetchModelArtifacts(
   return {
     modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
     weightSpecs,
-    weightData: concat(weightParts),
+    weightData: concatBuffers(weightParts),
     format: json.format,
     generatedBy: json.generatedBy,
     convertedBy: json.convertedBy ?? undefined,

@@ -12,6 +12,7 @@
  * The backend must already be chosen; on wasm the missing filter-gradient kernel is added here.
  */
 import * as tf from '@tensorflow/tfjs';
+import { concatBuffers } from '../../core/bytes.ts';
 import { earlyStopper, learningRateAt, seededRandom, shuffleInPlace, stratifiedSplit, type Split } from '../../core/train/schedule.ts';
 import { augmentBatch } from './augment.ts';
 import { buildResNet, EMBEDDING_LAYER, embeddingModel } from './model.ts';
@@ -580,12 +581,3 @@ export async function modelArtifactsForStore(model: tf.LayersModel): Promise<{ m
   };
 }
 
-function concatBuffers(parts: ArrayBuffer[]): ArrayBuffer {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(new Uint8Array(p), at);
-    at += p.byteLength;
-  }
-  return out.buffer;
-}
