@@ -5,27 +5,12 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { HashSet } from '../../../src/core/types.ts';
-import { FeatureStore, MemoryBackend, type StoredFailure, type StoredFeatures } from '../../../src/store/feature-store.ts';
+import { FeatureStore, MemoryBackend, type StoredFailure } from '../../../src/store/feature-store.ts';
 import { FEATURE_VERSION } from '../../../src/store/schema.ts';
 import { readFiles } from '../../../src/workers/hash/analyse.ts';
+import { storedFeatures } from '../store/fixtures.ts';
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const hashes: HashSet = { phash: '0'.repeat(16), dhash: '1'.repeat(16), ahash: '2'.repeat(16), whash: '3'.repeat(16) };
-const features = (sha256: string): StoredFeatures => ({
-  sha256,
-  width: 1,
-  height: 1,
-  format: 'png',
-  hashes,
-  mirrored: hashes,
-  thumb: new ArrayBuffer(4),
-  thumbType: 'image/png',
-  thumbWidth: 1,
-  thumbHeight: 1,
-  computedAt: 1,
-  featureVersion: FEATURE_VERSION,
-});
 
 /** A memory backend that counts the keys it is asked for. */
 class CountingBackend extends MemoryBackend {
@@ -67,7 +52,7 @@ describe('readFiles', () => {
     const files = ['stored', 'failed', 'new one', 'another new one'].map((text) => new TextEncoder().encode(text));
     const [stored, failed] = files.map(sha);
     const backend = new CountingBackend();
-    await backend.putMany([features(stored)]);
+    await backend.putMany([storedFeatures(stored)]);
     const failure: StoredFailure = { sha256: failed, reason: 'corrupt-image', detail: 'damaged', featureVersion: FEATURE_VERSION };
     await backend.putFailure(failure);
     const store = FeatureStore.withBackend(backend);
@@ -87,14 +72,14 @@ describe('readFiles', () => {
     expect(full.map((o) => o.done)).toEqual([true, true, false, false]);
 
     // A key stored after the snapshot reads as new: computed again, which is harmless.
-    await backend.putMany([features(sha(files[2]))]);
+    await backend.putMany([storedFeatures(sha(files[2]))]);
     expect((await readFiles(blobs, store, known))[2].done).toBe(false);
     expect((await readFiles(blobs, store))[2].done).toBe(true);
   });
 
   test('a store holding more keys than the cap gives no snapshot, so every key is looked up', async () => {
     const backend = new MemoryBackend();
-    await backend.putMany(['a', 'b', 'c'].map((k) => features(k.repeat(64))));
+    await backend.putMany(['a', 'b', 'c'].map((k) => storedFeatures(k.repeat(64))));
     const store = FeatureStore.withBackend(backend);
     expect(await store.knownKeys(2)).toBeNull();
     expect((await store.knownKeys(3))?.features.size).toBe(3);

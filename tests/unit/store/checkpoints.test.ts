@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FeatureStore, MemoryBackend, type StoredCheckpoint, type StoredModel } from '../../../src/store/feature-store.ts';
 import { DB_VERSION, migrate, type UpgradeTransaction } from '../../../src/store/schema.ts';
 import { defaultTrainSettings } from '../../../src/ml/train/settings.ts';
+import { databaseAt, untouchableTransaction } from './fixtures.ts';
 
 const settings = defaultTrainSettings({ count: 1000, classes: 10, medianSide: 32 });
 
@@ -27,33 +28,8 @@ const checkpoint = (runKey: string, epoch = 0): StoredCheckpoint => ({
   updatedAt: 1,
 });
 
-/**
- * A stand-in for an IDB database inside its versionchange transaction: stores with their rows, so
- * a migration that dropped, cleared or rewrote one would show.
- */
-function databaseAt(stores: Record<string, { options?: IDBObjectStoreParameters; rows: Map<unknown, unknown> }>) {
-  const db = {
-    get objectStoreNames() {
-      const names = Object.keys(stores);
-      return { contains: (n: string) => names.includes(n), length: names.length, item: (i: number) => names[i] };
-    },
-    createObjectStore(name: string, options?: IDBObjectStoreParameters) {
-      if (stores[name]) throw new DOMException(`store ${name} exists`, 'ConstraintError');
-      stores[name] = { options, rows: new Map() };
-      return { createIndex: () => {} };
-    },
-    deleteObjectStore(name: string) {
-      delete stores[name];
-    },
-  };
-  return db as unknown as Parameters<typeof migrate>[0];
-}
 
-const untouchable = new Proxy({} as UpgradeTransaction, {
-  get: (_, prop) => {
-    throw new Error(`migration 3 used the upgrade transaction (${String(prop)})`);
-  },
-});
+const untouchable = untouchableTransaction(3);
 
 describe('schema version 3', () => {
   it('is followed by version 4 only', () => {

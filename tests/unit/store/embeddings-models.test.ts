@@ -8,10 +8,9 @@ import {
   FeatureStore,
   MemoryBackend,
   type EmbeddingRow,
-  type StoredFeatures,
   type StoredModel,
 } from '../../../src/store/feature-store.ts';
-import { FEATURE_VERSION } from '../../../src/store/schema.ts';
+import { storedFeatures } from './fixtures.ts';
 
 const MOBILENET = 'mobilenetv2-mid@4.4.0';
 const vec = (...values: number[]) => new Float32Array(values);
@@ -30,22 +29,6 @@ const model = (id: string, createdAt = 1): StoredModel => ({
   createdAt,
 });
 
-const features = (sha256: string): StoredFeatures => {
-  const hashes = { phash: '0', dhash: '0', ahash: '0', whash: '0' };
-  return {
-    sha256,
-    width: 1,
-    height: 1,
-    format: 'png',
-    hashes,
-    mirrored: hashes,
-    thumb: new Blob([sha256]),
-    thumbWidth: 1,
-    thumbHeight: 1,
-    computedAt: 1,
-    featureVersion: FEATURE_VERSION,
-  };
-};
 
 /** A backend that works until told to fail, and counts the writes that reached it. */
 class FlakyBackend extends MemoryBackend {
@@ -125,7 +108,7 @@ describe('embeddings in memory', () => {
 
   it('clear() forgets features and vectors but keeps models and settings', async () => {
     const store = FeatureStore.inMemory();
-    await store.put(features('a'));
+    await store.put(storedFeatures('a'));
     await store.putEmbeddings(MOBILENET, [row('a', 1, 2, 3)]);
     await store.putModel(model('user-0123456789abcdef'));
     await store.setMeta('settings', { mode: 'semantic' });

@@ -4,24 +4,10 @@
  * blocked upgrades and real quota errors are for the browser tests.
  */
 import { describe, expect, it } from 'vitest';
-import type { HashSet } from '../../../src/core/types.ts';
 import { FeatureStore, MemoryBackend, type StoredFailure, type StoredFeatures } from '../../../src/store/feature-store.ts';
 import { DB_VERSION, FEATURE_VERSION, migrate, MIGRATIONS, type UpgradeTransaction } from '../../../src/store/schema.ts';
+import { storedFeatures } from './fixtures.ts';
 
-const hashes: HashSet = { phash: '0123456789abcdef', dhash: 'fedcba9876543210', ahash: 'ffffffff00000000', whash: '00000000ffffffff' };
-const features = (sha256: string, featureVersion = FEATURE_VERSION): StoredFeatures => ({
-  sha256,
-  width: 40,
-  height: 30,
-  format: 'jpeg',
-  hashes,
-  mirrored: hashes,
-  thumb: new Blob([sha256]),
-  thumbWidth: 40,
-  thumbHeight: 30,
-  computedAt: 1,
-  featureVersion,
-});
 const failure = (sha256: string, featureVersion = FEATURE_VERSION): StoredFailure => ({ sha256, reason: 'corrupt-image', detail: 'damaged', featureVersion });
 
 /** A backend that works until told to fail, and counts what reached it. */
@@ -58,11 +44,11 @@ describe('FeatureStore without IndexedDB (Node)', () => {
 
   it('keeps features, failures and settings for the session', async () => {
     const store = await FeatureStore.open();
-    await store.putMany([features('a'), features('b')]);
-    await store.put(features('c'));
+    await store.putMany([storedFeatures('a'), storedFeatures('b')]);
+    await store.put(storedFeatures('c'));
     const found = await store.getMany(['a', 'c', 'missing', 'a']);
     expect([...found.keys()].sort()).toEqual(['a', 'c']);
-    expect(found.get('a')).toEqual(features('a'));
+    expect(found.get('a')).toEqual(storedFeatures('a'));
     expect(await store.count()).toBe(3);
     await store.putFailure(failure('bad'));
     expect(await store.getFailure('bad')).toEqual(failure('bad'));
@@ -78,7 +64,7 @@ describe('FeatureStore without IndexedDB (Node)', () => {
 
   it('treats entries of another feature version as misses, and purges them', async () => {
     const store = FeatureStore.inMemory();
-    await store.putMany([features('old', FEATURE_VERSION - 1), features('new')]);
+    await store.putMany([storedFeatures('old', FEATURE_VERSION - 1), storedFeatures('new')]);
     await store.putFailure(failure('oldbad', FEATURE_VERSION + 1));
     expect([...(await store.getMany(['old', 'new'])).keys()]).toEqual(['new']);
     expect(await store.getFailure('oldbad')).toBeUndefined();
@@ -92,16 +78,16 @@ describe('FeatureStore falling back', () => {
     const disk = new FlakyBackend();
     const store = FeatureStore.withBackend(disk);
     expect(store.status).toEqual({ persistent: true });
-    await store.putMany([features('saved')]);
+    await store.putMany([storedFeatures('saved')]);
 
     disk.failWrites = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-    await store.putMany([features('x'), features('y')]);
+    await store.putMany([storedFeatures('x'), storedFeatures('y')]);
     expect(store.status.persistent).toBe(false);
     expect(store.status.message).toMatch(/storage space .* is full/);
     expect(store.status.message).toContain('results saved before are still used');
 
     disk.failWrites = null; // even if the disk would take it now, the run stays in memory
-    await store.put(features('z'));
+    await store.put(storedFeatures('z'));
     await store.putFailure(failure('bad'));
     expect(disk.writes).toBe(1);
     const found = await store.getMany(['saved', 'x', 'y', 'z']);
@@ -123,23 +109,23 @@ describe('FeatureStore falling back', () => {
     const disk = new FlakyBackend();
     const store = FeatureStore.withBackend(disk);
     disk.failWrites = new DOMException('full', 'QuotaExceededError');
-    await store.put(features('a'));
+    await store.put(storedFeatures('a'));
     disk.failWrites = null;
     await store.clear();
     expect(store.status).toEqual({ persistent: true });
-    await store.put(features('b'));
+    await store.put(storedFeatures('b'));
     expect(disk.writes).toBe(1);
   });
 
   it('on a read error: closes the connection and goes on in memory', async () => {
     const disk = new FlakyBackend();
     const store = FeatureStore.withBackend(disk);
-    await store.put(features('a'));
+    await store.put(storedFeatures('a'));
     disk.failReads = new DOMException('The database connection is closing.', 'InvalidStateError');
     expect(await store.getMany(['a'])).toEqual(new Map());
     expect(disk.closed).toBe(true);
     expect(store.status).toEqual({ persistent: false, message: expect.stringContaining('could not be read') });
-    await store.put(features('b'));
+    await store.put(storedFeatures('b'));
     expect([...(await store.getMany(['b'])).keys()]).toEqual(['b']);
   });
 

@@ -5,54 +5,16 @@
  * other stores when the disk fails.
  */
 import { describe, expect, it } from 'vitest';
-import type { HashSet } from '../../../src/core/types.ts';
-import { FeatureStore, MemoryBackend, type FileStamp, type StoredFeatures, type StoredFile } from '../../../src/store/feature-store.ts';
+import { FeatureStore, MemoryBackend, type FileStamp, type StoredFile } from '../../../src/store/feature-store.ts';
 import { DB_VERSION, FEATURE_VERSION, migrate, type UpgradeTransaction } from '../../../src/store/schema.ts';
+import { databaseAt, storedFeatures, untouchableTransaction, type Stores } from './fixtures.ts';
 
-const hashes: HashSet = { phash: '0123456789abcdef', dhash: 'fedcba9876543210', ahash: 'ffffffff00000000', whash: '00000000ffffffff' };
-const features = (sha256: string, featureVersion = FEATURE_VERSION): StoredFeatures => ({
-  sha256,
-  width: 40,
-  height: 30,
-  format: 'jpeg',
-  hashes,
-  mirrored: hashes,
-  thumb: new Blob([sha256]),
-  thumbWidth: 40,
-  thumbHeight: 30,
-  computedAt: 1,
-  featureVersion,
-});
 const T = 1_700_000_000_000;
 const stamp = (path: string, size = 100, lastModified = T): FileStamp => ({ path, size, lastModified });
 const file = (path: string, sha256: string, size = 100, lastModified = T): StoredFile => ({ path, size, lastModified, sha256 });
 
-type Stores = Record<string, { options?: IDBObjectStoreParameters; rows: Map<unknown, unknown> }>;
 
-/** A stand-in for an IDB database inside its versionchange transaction, as in checkpoints.test.ts. */
-function databaseAt(stores: Stores) {
-  const db = {
-    get objectStoreNames() {
-      const names = Object.keys(stores);
-      return { contains: (n: string) => names.includes(n), length: names.length, item: (i: number) => names[i] };
-    },
-    createObjectStore(name: string, options?: IDBObjectStoreParameters) {
-      if (stores[name]) throw new DOMException(`store ${name} exists`, 'ConstraintError');
-      stores[name] = { options, rows: new Map() };
-      return { createIndex: () => {} };
-    },
-    deleteObjectStore(name: string) {
-      delete stores[name];
-    },
-  };
-  return db as unknown as Parameters<typeof migrate>[0];
-}
-
-const untouchable = new Proxy({} as UpgradeTransaction, {
-  get: (_, prop) => {
-    throw new Error(`migration 4 used the upgrade transaction (${String(prop)})`);
-  },
-});
+const untouchable = untouchableTransaction(4);
 
 describe('schema version 4', () => {
   it('is the current version', () => {
@@ -88,41 +50,41 @@ describe('schema version 4', () => {
 describe('file stamps in the feature store', () => {
   it('answers a stamp read before with its SHA-256 and the current features or failure, in order', async () => {
     const store = FeatureStore.inMemory();
-    await store.putMany([features('sa')]);
+    await store.putMany([storedFeatures('sa')]);
     await store.putFailure({ sha256: 'sb', reason: 'corrupt-image', detail: 'damaged', featureVersion: FEATURE_VERSION });
     await store.rememberFiles([file('a.jpg', 'sa'), file('b.jpg', 'sb')]);
     const [b, none, a] = await store.lookupFiles([stamp('b.jpg'), stamp('new.jpg'), stamp('a.jpg')]);
-    expect(a).toEqual({ sha256: 'sa', features: features('sa') });
+    expect(a).toEqual({ sha256: 'sa', features: storedFeatures('sa') });
     expect(b).toMatchObject({ sha256: 'sb', failure: { reason: 'corrupt-image' } });
     expect(none).toBeUndefined();
   });
 
   it('misses when any of path, size or lastModified differs', async () => {
     const store = FeatureStore.inMemory();
-    await store.putMany([features('sa')]);
+    await store.putMany([storedFeatures('sa')]);
     await store.rememberFiles([file('a.jpg', 'sa')]);
     expect(await store.lookupFiles([stamp('a.jpg', 101), stamp('a.jpg', 100, T + 1), stamp('b/a.jpg'), stamp('a.jpg')])).toEqual([
       undefined,
       undefined,
       undefined,
-      { sha256: 'sa', features: features('sa') },
+      { sha256: 'sa', features: storedFeatures('sa') },
     ]);
   });
 
   it('never remembers or answers a file without a real date (lastModified 0) or an empty file', async () => {
     const store = FeatureStore.inMemory();
-    await store.putMany([features('sa')]);
+    await store.putMany([storedFeatures('sa')]);
     await store.rememberFiles([file('a.jpg', 'sa', 100, 0), file('e.jpg', 'sa', 0, T)]);
     expect(await store.lookupFiles([stamp('a.jpg', 100, 0), stamp('e.jpg', 0, T)])).toEqual([undefined, undefined]);
   });
 
   it('misses when the result under the SHA-256 is of an older FEATURE_VERSION, or was cleared with the stamps', async () => {
     const store = FeatureStore.inMemory();
-    await store.putMany([features('old', FEATURE_VERSION - 1), features('sa')]);
+    await store.putMany([storedFeatures('old', FEATURE_VERSION - 1), storedFeatures('sa')]);
     await store.rememberFiles([file('old.jpg', 'old'), file('a.jpg', 'sa')]);
-    expect(await store.lookupFiles([stamp('old.jpg'), stamp('a.jpg')])).toEqual([undefined, { sha256: 'sa', features: features('sa') }]);
+    expect(await store.lookupFiles([stamp('old.jpg'), stamp('a.jpg')])).toEqual([undefined, { sha256: 'sa', features: storedFeatures('sa') }]);
     await store.clear();
-    await store.putMany([features('sa')]);
+    await store.putMany([storedFeatures('sa')]);
     expect(await store.lookupFiles([stamp('a.jpg')])).toEqual([undefined]);
   });
 
@@ -136,7 +98,7 @@ describe('file stamps in the feature store', () => {
     }
     const disk = new Full();
     const store = FeatureStore.withBackend(disk);
-    await store.putMany([features('sa'), features('sb')]);
+    await store.putMany([storedFeatures('sa'), storedFeatures('sb')]);
     await store.rememberFiles([file('a.jpg', 'sa')]);
     disk.fail = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     await store.rememberFiles([file('b.jpg', 'sb')]);
