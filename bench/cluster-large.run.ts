@@ -18,7 +18,6 @@
  * near-duplicates (the base plus noise of a per-family scale, distances ~1e-3–0.1, as re-encodes
  * and crops give), 3% an exact copy. Items are shuffled, so families are scattered over indices.
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,6 +26,8 @@ import { afterAll, expect, test } from 'vitest';
 import { launchBrowser } from '../tests/support/browser.ts';
 import { distDir, repoRoot } from '../tests/support/paths.ts';
 import { recordResults, type BenchResult } from './support/results.ts';
+import { WORKER_CALL } from '../tests/support/worker-call.ts';
+import { chromiumMemory } from './support/chromium-memory.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
 const wanted = (name: string) => only.length === 0 || only.some((o) => name.startsWith(o));
@@ -99,53 +100,7 @@ const GENERATE = `(function generate(seed, n, d, subsetEvery) {
   return { X, S, m, families: f };
 })`;
 
-/** Runs in the page: one comlink call on a worker made from the built script (comlink's wire format, raw values). */
-const CALL = `(function call(worker, method, args, transfer) {
-  return new Promise((resolve, reject) => {
-    const id = Math.random().toString(36).slice(2);
-    const onMessage = (ev) => {
-      if (!ev.data || ev.data.id !== id) return;
-      worker.removeEventListener('message', onMessage);
-      if (ev.data.type === 'HANDLER' && ev.data.name === 'throw') reject(new Error(ev.data.value.value.message || String(ev.data.value.value)));
-      else resolve(ev.data.value);
-    };
-    worker.addEventListener('message', onMessage);
-    worker.addEventListener('error', (e) => reject(new Error('worker error: ' + e.message)));
-    worker.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) }, transfer);
-  });
-})`;
-
-interface Sample {
-  rendererMB: number;
-  gpuMB: number;
-  totalMB: number;
-}
-
-/** Resident set of the Chromium started with this profile, by process type (from ps). */
-function chromiumMemory(userDataDir: string): Sample {
-  const lines = execFileSync('ps', ['-eo', 'pid=,ppid=,rss=,args='], { maxBuffer: 1 << 24 }).toString().trim().split('\n');
-  const procs = lines.map((l) => {
-    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(l)!;
-    return { pid: Number(m[1]), ppid: Number(m[2]), rssKB: Number(m[3]), args: m[4] };
-  });
-  const root = procs.find((p) => p.args.includes(`--user-data-dir=${userDataDir}`) && !p.args.includes('--type='));
-  if (!root) return { rendererMB: 0, gpuMB: 0, totalMB: 0 };
-  const mine = new Set([root.pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of procs) if (!mine.has(p.pid) && mine.has(p.ppid)) (mine.add(p.pid), (grew = true));
-  }
-  let renderer = 0;
-  let gpu = 0;
-  let total = 0;
-  for (const p of procs) {
-    if (!mine.has(p.pid)) continue;
-    total += p.rssKB;
-    if (p.args.includes('--type=renderer')) renderer += p.rssKB;
-    if (p.args.includes('--type=gpu-process')) gpu += p.rssKB;
-  }
-  return { rendererMB: renderer / 1024, gpuMB: gpu / 1024, totalMB: total / 1024 };
-}
+const CALL = WORKER_CALL;
 
 test.runIf(wanted('cluster-50k'))(
   `cluster-50k: one class of ${N} × ${D} cut at keep ${KEEP} in Chromium without the distance matrix`,

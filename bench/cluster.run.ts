@@ -1,19 +1,23 @@
 /**
- * `BENCH_ONLY=cluster npx vitest run --project bench bench/cluster.run.ts`: complete-linkage
- * clustering of 10,000 × 1280 Gaussian-blob embeddings, ours (the cluster worker's fast path:
- * tfjs distances + our NN-chain linkage) against scipy's `linkage(X, 'complete', 'cosine')` on the
- * same float32 matrix, with the partition at k = 9,000 and at every keep fraction 0.5–0.95
- * compared. Writes bench/results-cluster.json. Times are recorded, never asserted: the machines
- * are shared, so only the ratio within one run means anything (the load average is recorded).
+ * `npx vite build && BENCH_ONLY=cluster npx vitest run --project bench bench/cluster.run.ts`:
+ * complete-linkage clustering of 10,000 × 1280 Gaussian-blob embeddings, ours against scipy's
+ * `linkage(X, 'complete', 'cosine')` on the same float32 matrix, with the partition at k = 9,000
+ * and at every keep fraction 0.5–0.95 compared. Writes bench/results-cluster.json. Times are
+ * recorded, never asserted: the machines are shared, so only the ratio within one run means
+ * anything (the load average is recorded).
  *
- * Where ours runs: in this Node process, calling the function the worker calls (clusterClassesTf:
- * float32 products, float64 refinement of the smallest distances, then the linkage) on the tfjs
- * wasm backend, single-threaded SIMD as in Chromium, where the page is not cross-origin isolated
- * and so has no wasm threads. The built app has no hook through which a page could hand a worker
- * 10,000 synthetic vectors, so the browser itself is not in this measurement.
+ * Where ours runs: in Chromium, in the built app's cluster worker (dist/), as semantic mode runs
+ * it: a fresh worker per load (its start and the wasm backend's included in the time), the fast
+ * path (float32 products on tfjs wasm, SIMD, no wasm threads: the page is not cross-origin
+ * isolated; the smallest distances refined in float64; NN-chain linkage), with its default helper
+ * workers sharing the products (one per spare core). The vectors reach the page as a file the
+ * harness serves from this process; the page hands them to the worker (transferred). Time is taken
+ * in the page, from the worker's creation to load's answer. The partitions come from the worker's
+ * own cuts (its groups) at each keep fraction.
  *
  * CLUSTER_N overrides n (for a quick run), CLUSTER_REPEAT the number of timed runs of ours (the
- * fastest is reported), CLUSTER_EXACT=1 also times the float64 path and compares it.
+ * fastest is reported), CLUSTER_HELPERS the helper count (0: the products on one core),
+ * CLUSTER_EXACT=1 also times the float64 path (fast: false) and compares it.
  */
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -21,16 +25,14 @@ import { recordResults, type BenchResult } from './support/results.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, expect, test } from 'vitest';
 import { canonicalLabels, clusterCount, cutToK, keepCount, parseNpy, writeNpyFloat32 } from '../src/core/cluster/index.ts';
-import { clusterClasses, type SemanticClassInput, type SemanticModel } from '../src/core/semantic.ts';
-import { chooseBackend } from '../src/ml/backend.ts';
-import { clusterClassesTf } from '../src/ml/distances.ts';
 import { blobs } from '../tests/unit/cluster/support.ts';
-import { WASM_DIR } from '../tests/unit/ml/helpers.ts';
+import { launchBrowser } from '../tests/support/browser.ts';
 import { removeTempDirs, tempDir } from '../tests/support/fixtures.ts';
-import { repoRoot } from '../tests/support/paths.ts';
+import { distDir, repoRoot } from '../tests/support/paths.ts';
+import { builtWorkerPath, WORKER_CALL } from '../tests/support/worker-call.ts';
+import { chromiumMemory, type Sample } from './support/chromium-memory.ts';
 
 const run = promisify(execFile);
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
@@ -70,53 +72,50 @@ print(json.dumps({'seconds': seconds, 'cpuSeconds': cpu, 'labels': labels.tolist
 `;
 
 interface Timed {
-  model: SemanticModel;
-  /** Fast path only: the smallest k from which on the partition is certainly the float64 path's. */
-  exactFromK: number | null;
   seconds: number;
-  /** CPU time of this process over the run: steadier than wall time on a shared machine. */
-  cpuSeconds: number;
-  /** Float32 products and their copy into the matrix. */
-  productsSeconds: number;
-  /** The float64 recomputation of the smallest distances (fast path). */
-  refineSeconds: number;
-  distancesSeconds: number;
-  linkageSeconds: number;
-  peakRssMB: number;
+  /** Cut results: the groups (members, 1-based ids) at each keep fraction, in KEEP_FRACTIONS order. */
+  groups: number[][][];
+  load: {
+    distances: string;
+    exactFromK: Record<string, number>;
+    distancesMs?: number;
+    products?: { helpers: number; blocks: number; byHelpers: number; ms: number; firstHelperMs: number | null };
+  };
+  peakMemory: Sample;
 }
 
-/** One clustering of the class, sampling the resident set at every progress report. */
-async function timeOurs(X: Float32Array, fast: boolean): Promise<Timed> {
-  const input: SemanticClassInput[] = [{ label: 'blobs', ids: Array.from({ length: N }, (_, i) => i), vectors: X }];
-  let peak = process.memoryUsage().rss;
-  let distancesEnd = 0;
-  let productsEnd = 0;
-  let lastDone = -1;
-  const onProgress = (done: number, _total: number, _label: string, stage: string) => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-    if (stage !== 'distances') return;
-    // Both paths report when their last block is done; the fast path once more after refining.
-    distancesEnd = performance.now();
-    if (done > lastDone) productsEnd = distancesEnd;
-    lastDone = done;
-  };
-  const c0 = process.cpuUsage();
+/**
+ * Runs in the page: one load on a fresh cluster worker, timed from its creation to the answer,
+ * then one cut per keep fraction (its groups' members only).
+ */
+const LOAD = `(async function load(workerUrl, n, d, input, keeps) {
+  const X = new Float32Array(await (await fetch('/__bench/X.bin')).arrayBuffer());
+  const ids = Array.from({ length: n }, (_, i) => i + 1);
   const t0 = performance.now();
-  const fastResult = fast ? await clusterClassesTf(input, D, { onProgress }) : null;
-  const model = fastResult?.model ?? clusterClasses(input, D, { onProgress });
-  const t1 = performance.now();
-  const cpu = process.cpuUsage(c0);
-  return {
-    model,
-    exactFromK: fastResult?.exactFromK.blobs ?? null,
-    seconds: (t1 - t0) / 1000,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    productsSeconds: (productsEnd - t0) / 1000,
-    refineSeconds: (distancesEnd - productsEnd) / 1000,
-    distancesSeconds: (distancesEnd - t0) / 1000,
-    linkageSeconds: (t1 - distancesEnd) / 1000,
-    peakRssMB: Math.max(peak, process.memoryUsage().rss) / 2 ** 20,
-  };
+  const worker = new Worker(workerUrl, { type: 'module' });
+  try {
+    const load = await ${WORKER_CALL}(worker, 'load', [Object.assign({ dim: d, classes: [{ label: 'blobs', ids, vectors: X }] }, input), undefined], [X.buffer]);
+    const seconds = (performance.now() - t0) / 1000;
+    const groups = [];
+    for (const keep of keeps) {
+      const cut = await ${WORKER_CALL}(worker, 'cut', [{ keep }], []);
+      groups.push(cut.groups.map((g) => g.members));
+    }
+    return { seconds, load, groups };
+  } finally {
+    worker.terminate();
+  }
+})`;
+
+/** Labels of n items (1-based ids) from the groups of a cut: one per group, singletons on their own. */
+function labelsOf(groups: number[][], n: number): Int32Array {
+  const labels = new Int32Array(n).fill(-1);
+  groups.forEach((members, g) => {
+    for (const id of members) labels[id - 1] = g;
+  });
+  let next = groups.length;
+  for (let i = 0; i < n; i++) if (labels[i] < 0) labels[i] = next++;
+  return canonicalLabels(labels);
 }
 
 /** itemsDiffering counts canonical labels that differ: one cluster cut differently renumbers the clusters after it too. */
@@ -126,23 +125,20 @@ function sameLabels(a: Int32Array, b: Int32Array): { same: boolean; itemsDifferi
   return { same: itemsDiffering === 0, itemsDiffering };
 }
 
-/** Our cut against scipy's merge matrix cut the same way, at every keep fraction. */
-function keepSweep(Z: Float64Array, scipyZ: Float64Array) {
-  return KEEP_FRACTIONS.map((keep) => {
+/** Our cuts against scipy's merge matrix cut the same way, at every keep fraction. */
+function keepSweep(groups: number[][][], scipyZ: Float64Array) {
+  return KEEP_FRACTIONS.map((keep, i) => {
     const k = keepCount(N, keep);
-    return { keep, k, ...sameLabels(cutToK(Z, N, k), cutToK(scipyZ, N, k)) };
+    const ours = labelsOf(groups[i], N);
+    return { keep, k, clusters: clusterCount(ours), ...sameLabels(ours, canonicalLabels(cutToK(scipyZ, N, k))) };
   });
 }
 
-function maxHeightDifference(Z: Float64Array, scipyZ: Float64Array): number {
-  let max = 0;
-  for (let r = 0; r < N - 1; r++) max = Math.max(max, Math.abs(Z[4 * r + 2] - scipyZ[4 * r + 2]));
-  return max;
-}
-
 test.runIf(wanted('cluster-10k'))(
-  `cluster-10k: complete linkage, n = ${N}, d = ${D}, ours vs scipy`,
+  `cluster-10k: complete linkage, n = ${N}, d = ${D}, ours (Chromium worker) vs scipy`,
   async () => {
+    const workerPath = builtWorkerPath(distDir, 'cluster');
+    expect(workerPath, 'dist/ has no cluster worker: run `npx vite build` first').toBeDefined();
     const X = blobs(SEED, N, D, Math.max(3, Math.floor(N / 25)));
     const dir = await tempDir('winnow-cluster-');
     const xPath = path.join(dir, 'X.npy');
@@ -156,41 +152,51 @@ test.runIf(wanted('cluster-10k'))(
     const scipyLabels = canonicalLabels(scipy.labels);
     console.log(`cluster-10k: scipy ${scipy.seconds.toFixed(1)} s, CPU ${scipy.cpuSeconds.toFixed(1)} s`);
 
-    // As in the browser: the worker's wasm backend, SIMD, no threads.
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    const backend = await chooseBackend('wasm', { wasmPaths: WASM_DIR });
-    const tensorsBefore = tf.memory().numTensors;
-    const baselineRssMB = process.memoryUsage().rss / 2 ** 20;
+    const harness = await launchBrowser();
+    const body = Buffer.from(X.buffer, X.byteOffset, X.byteLength);
+    await harness.page.route('**/__bench/X.bin', (route) => route.fulfill({ status: 200, contentType: 'application/octet-stream', body }));
+    await harness.page.goto(`${harness.origin}/`);
+    const helpers = process.env.CLUSTER_HELPERS;
+    const input = { fast: true, backend: 'wasm', ...(helpers !== undefined ? { productWorkers: Number(helpers) } : {}) };
+    const timeOurs = async (extra: Record<string, unknown>): Promise<Timed> => {
+      const idle = chromiumMemory(harness.userDataDir);
+      let peak = idle;
+      const timer = setInterval(() => {
+        const m = chromiumMemory(harness.userDataDir);
+        if (m.rendererMB > peak.rendererMB) peak = m;
+      }, 250);
+      try {
+        const r = (await harness.page.evaluate(`${LOAD}(${JSON.stringify(workerPath)}, ${N}, ${D}, ${JSON.stringify(extra)}, ${JSON.stringify(KEEP_FRACTIONS)})`)) as Omit<Timed, 'peakMemory'>;
+        return { ...r, peakMemory: peak };
+      } finally {
+        clearInterval(timer);
+      }
+    };
     const runs: Timed[] = [];
-    for (let r = 0; r < REPEAT; r++) {
-      runs.push(await timeOurs(X, true));
-      console.log(
-        `cluster-10k: ours run ${r + 1}: ${runs[r].seconds.toFixed(1)} s, CPU ${runs[r].cpuSeconds.toFixed(1)} s ` +
-          `(distances ${runs[r].distancesSeconds.toFixed(1)} s of which refinement ${runs[r].refineSeconds.toFixed(2)} s, linkage ${runs[r].linkageSeconds.toFixed(1)} s)`,
-      );
-    }
-    expect(tf.memory().numTensors).toBe(tensorsBefore);
-    const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-    const clustering = best.model.classes[0].clustering!;
-    const labels = clustering.cut(K).labels;
-    expect(clusterCount(labels)).toBe(K);
-    const partition = sameLabels(labels, scipyLabels);
-    const sweep = keepSweep(clustering.Z, scipyZ);
-
     let exact: Record<string, unknown> | null = null;
-    if (process.env.CLUSTER_EXACT === '1') {
-      const e = await timeOurs(X, false);
-      const z = e.model.classes[0].clustering!.Z;
-      exact = {
-        seconds: e.seconds,
-        cpuSeconds: e.cpuSeconds,
-        distancesSeconds: e.distancesSeconds,
-        linkageSeconds: e.linkageSeconds,
-        samePartition: sameLabels(cutToK(z, N, K), scipyLabels).same,
-        keepFractions: keepSweep(z, scipyZ),
-        maxHeightDifference: maxHeightDifference(z, scipyZ),
-      };
+    try {
+      for (let r = 0; r < REPEAT; r++) {
+        runs.push(await timeOurs(input));
+        const p = runs[r].load.products;
+        console.log(
+          `cluster-10k: ours run ${r + 1}: ${runs[r].seconds.toFixed(1)} s (distances ${((runs[r].load.distancesMs ?? 0) / 1000).toFixed(1)} s, ` +
+            `products ${((p?.ms ?? 0) / 1000).toFixed(1)} s with ${p?.helpers ?? 0} helper(s) doing ${p?.byHelpers ?? 0}/${p?.blocks ?? 0} blocks, first ready after ${p?.firstHelperMs?.toFixed(0)} ms); renderer peak ${runs[r].peakMemory.rendererMB.toFixed(0)} MB`,
+        );
+      }
+      if (process.env.CLUSTER_EXACT === '1') {
+        const e = await timeOurs({ fast: false });
+        exact = { seconds: e.seconds, keepFractions: keepSweep(e.groups, scipyZ).map((s) => ({ keep: s.keep, same: s.same })) };
+      }
+    } finally {
+      await harness.close();
     }
+    const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const sweep = keepSweep(best.groups, scipyZ);
+    const atK = sweep.find((s) => s.k === K)!;
+    expect(atK.clusters).toBe(K);
+    const partition = sameLabels(labelsOf(best.groups[KEEP_FRACTIONS.indexOf(0.9)], N), scipyLabels);
+    const distancesSeconds = (best.load.distancesMs ?? NaN) / 1000;
+    const productsSeconds = (best.load.products?.ms ?? NaN) / 1000;
 
     const result = {
       name: 'cluster-10k',
@@ -199,7 +205,6 @@ test.runIf(wanted('cluster-10k'))(
       peer_name: `scipy ${scipy.scipy} linkage(X, 'complete', 'cosine') (numpy ${scipy.numpy})`,
       ratio: scipy.seconds / best.seconds,
       unit: 's',
-      cpuSeconds: { ours: best.cpuSeconds, peer: scipy.cpuSeconds, ratio: scipy.cpuSeconds / best.cpuSeconds },
       n: N,
       d: D,
       k: K,
@@ -207,22 +212,23 @@ test.runIf(wanted('cluster-10k'))(
       itemsDifferingAtK: partition.itemsDiffering,
       scipyClustersAtK: clusterCount(scipyLabels),
       keepFractions: sweep,
-      maxHeightDifference: maxHeightDifference(clustering.Z, scipyZ),
-      distancesSeconds: best.distancesSeconds,
-      productsSeconds: best.productsSeconds,
-      refineSeconds: best.refineSeconds,
-      linkageSeconds: best.linkageSeconds,
-      exactFromK: best.exactFromK,
-      exactFromKeep: best.exactFromK === null ? null : best.exactFromK / N,
+      distancesSeconds,
+      productsSeconds,
+      refineSeconds: distancesSeconds - productsSeconds,
+      linkageAndRestSeconds: best.seconds - distancesSeconds,
+      products: best.load.products,
+      exactFromK: best.load.exactFromK.blobs,
+      exactFromKeep: best.load.exactFromK.blobs / N,
       runsSeconds: runs.map((r) => r.seconds),
-      oursRan: `Node ${process.version} in-process, the cluster worker's fast path (clusterClassesTf) on tfjs ${backend}, SIMD, single thread; not in Chromium (the app has no hook to feed its worker synthetic vectors)`,
+      oursRan: `Chromium, the built app's cluster worker (${workerPath}) through comlink's wire format: a fresh worker per run, fast path on tfjs wasm (SIMD, no wasm threads), products shared with ${best.load.products?.helpers ?? 0} helper worker(s); time from the worker's creation to load's answer, in the page`,
       peakMemory: {
         unit: 'MB',
-        ours: Math.max(...runs.map((r) => r.peakRssMB)) - baselineRssMB,
-        oursNote: 'largest growth of this process\'s resident set over its level before the first run, sampled at every progress report (test runner, tfjs and the 51 MB input are in the baseline)',
+        ours: Math.max(...runs.map((r) => r.peakMemory.rendererMB)),
+        oursNote: "resident set of the tab's renderer process(es) (page, cluster worker, helper workers, wasm heaps; the page's 51 MB copy of the input included), sampled every 250 ms",
         peer: scipy.maxRssMB,
         peerNote: 'maximum resident set of the python process (numpy, scipy and the input included)',
       },
+      cpuSeconds: { peer: scipy.cpuSeconds },
       exactPath: exact,
       loadAverage: { before: loadBefore, after: os.loadavg()[0] },
       data: `blobs(seed ${SEED}, ${N} × ${D}, ${Math.max(3, Math.floor(N / 25))} centres), tests/unit/cluster/support.ts`,

@@ -27,6 +27,7 @@ import { afterAll, expect, test } from 'vitest';
 import { launchBrowser } from '../tests/support/browser.ts';
 import { distDir, repoRoot } from '../tests/support/paths.ts';
 import { recordResults, RESULTS_FILE, type BenchResult } from './support/results.ts';
+import { WORKER_CALL } from '../tests/support/worker-call.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
 const wanted = (name: string) => only.length === 0 || only.some((o) => name.startsWith(o));
@@ -104,21 +105,7 @@ const GENERATE = `(function generate(seed, n, d) {
   return X;
 })`;
 
-/** Runs in the page: one comlink call on a worker made from the built script (comlink's wire format, raw values). */
-const CALL = `(function call(worker, method, args, transfer) {
-  return new Promise((resolve, reject) => {
-    const id = Math.random().toString(36).slice(2);
-    const onMessage = (ev) => {
-      if (!ev.data || ev.data.id !== id) return;
-      worker.removeEventListener('message', onMessage);
-      if (ev.data.type === 'HANDLER' && ev.data.name === 'throw') reject(new Error(ev.data.value.value.message || String(ev.data.value.value)));
-      else resolve(ev.data.value);
-    };
-    worker.addEventListener('message', onMessage);
-    worker.addEventListener('error', (e) => reject(new Error('worker error: ' + e.message)));
-    worker.postMessage({ id, type: 'APPLY', path: [method], argumentList: args.map((value) => ({ type: 'RAW', value })) }, transfer);
-  });
-})`;
+const CALL = WORKER_CALL;
 
 /**
  * Runs in the page: one similarPairs call on a fresh worker (as the app starts one per search),

@@ -16,10 +16,10 @@
  * every k from n − (merges below it) up. A dedup keeps most items, so its cuts are made of the
  * merges low in the tree: those are the ones this makes exact (keep ≥ 0.5 on every set tried).
  */
-import * as tf from '@tensorflow/tfjs';
 import { condensedRowStart, condensedSize, normalizeRows } from '../core/cluster/cosine.ts';
 import { mergesAtOrBelow } from '../core/cluster/cut.ts';
 import { ClusterCancelledError, type ProgressOptions } from '../core/cluster/progress.ts';
+import { shareBlocks, type ProductHelperStarter } from './product-blocks.ts';
 import { clusterClassesWith, type ClusterClassesOptions, type SemanticClassInput, type SemanticModel } from '../core/semantic.ts';
 
 export interface TfDistanceOptions extends ProgressOptions {
@@ -36,6 +36,25 @@ export interface TfDistanceOptions extends ProgressOptions {
   refinePairs?: number;
   /** Told which distances are exact once the matrix is done. */
   onRefined?: (range: RefinedRange) => void;
+  /**
+   * Starts workers that take a share of the products (see product-blocks.ts); called once per
+   * matrix that has more than one block, and the helpers it gives are closed when it is done.
+   */
+  helpers?: ProductHelperStarter;
+  /** Told how the blocks were shared once the products are done. */
+  onShared?: (shared: SharedBlocks) => void;
+}
+
+export interface SharedBlocks {
+  /** Helper workers that were ready before the products were done. */
+  helpers: number;
+  blocks: number;
+  /** Blocks the helpers computed; the rest were computed on the calling thread. */
+  byHelpers: number;
+  /** Wall time of the products, the helpers' start included. */
+  ms: number;
+  /** When the first helper was ready, from the products' start (null: none was). */
+  firstHelperMs: number | null;
 }
 
 export interface RefinedRange {
@@ -118,29 +137,9 @@ export async function cosineDistancesTf(
   // not); the float64 rows are kept for the refinement.
   const U64 = normalizeRows(X, n, d);
   const U = new Float32Array(U64);
-  for (let s = 0; s < n - 1; s += B) {
-    if (shouldStop?.()) throw new ClusterCancelledError();
-    const e = Math.min(n, s + B);
+  let done = 0;
+  const store = (s: number, e: number, sims: Float32Array) => {
     const w = n - s;
-    // All rows from s on against the block's rows: the block's share of the upper triangle, plus
-    // the lower half of its diagonal square (at most B/(2(n − s)) of the work, wasted).
-    // - The block is the right operand: the wasm backend packs that one for XNNPACK's kernels,
-    //   and it stays in cache while the long left operand streams past (measured ~2× faster than
-    //   block × later rowsᵀ; transposeB = true is slower still, a plain loop there).
-    // - Both operands are uploaded from U rather than sliced from one tensor: the wasm backend's
-    //   slice copies its whole input out of the heap first (~30 ms per call at n = 10,000).
-    // - The product comes back transposed, so the block's pairs are in condensed order: a row per i.
-    const product = tf.tidy(() => {
-      const later = tf.tensor2d(U.subarray(s * d, n * d), [w, d]);
-      const block = tf.transpose(tf.tensor2d(U.subarray(s * d, e * d), [e - s, d]));
-      return tf.transpose(tf.matMul(later, block));
-    });
-    let sims: Float32Array;
-    try {
-      sims = (await product.data()) as Float32Array;
-    } finally {
-      product.dispose();
-    }
     for (let i = s; i < e; i++) {
       const o = (i - s) * w - s; // sims[o + j] is the similarity of i and j
       const from = condensedRowStart(n, i) + i + 1;
@@ -152,7 +151,30 @@ export async function cosineDistancesTf(
         D[p] = v < 0 ? 0 : v > 2 ? 2 : v;
       }
     }
-    onProgress?.(total - condensedSize(n - e), total);
+    done += condensedSize(n - s) - condensedSize(n - e);
+    onProgress?.(done, total);
+  };
+  // All rows from s on against the block's rows: the block's share of the upper triangle, plus
+  // the lower half of its diagonal square (at most B/(2(n − s)) of the work, wasted).
+  const started = performance.now();
+  const helpers = options.helpers && n - 1 > B ? options.helpers(U, n, d) : [];
+  let joined = 0;
+  let firstHelperMs: number | null = null;
+  for (const h of helpers) {
+    h.then(
+      () => {
+        joined++;
+        firstHelperMs ??= performance.now() - started;
+      },
+      () => {},
+    );
+  }
+  try {
+    const { byHelpers } = await shareBlocks(U, n, d, B, helpers, store, shouldStop);
+    options.onShared?.({ helpers: joined, blocks: Math.ceil((n - 1) / B), byHelpers, ms: performance.now() - started, firstHelperMs });
+  } finally {
+    // Also those still starting: each ends as soon as it is up.
+    for (const h of helpers) h.then((helper) => helper.close(), () => {});
   }
 
   const budget = Math.max(0, Math.floor(options.refinePairs ?? defaultRefinePairs(n)));
@@ -232,6 +254,8 @@ export interface TfClustering {
    * 1 for classes of one file and for classes refined completely.
    */
   exactFromK: Record<string, number>;
+  /** Wall time of the distance matrices (products and refinement), all classes together. */
+  distancesMs: number;
 }
 
 /**
@@ -241,15 +265,27 @@ export interface TfClustering {
 export async function clusterClassesTf(
   classes: readonly SemanticClassInput[],
   d: number,
-  options: ClusterClassesOptions & Pick<TfDistanceOptions, 'blockRows' | 'refinePairs'> = {},
+  options: ClusterClassesOptions & Pick<TfDistanceOptions, 'blockRows' | 'refinePairs' | 'helpers' | 'onShared'> = {},
 ): Promise<TfClustering> {
-  const { blockRows, refinePairs, ...rest } = options;
+  const { blockRows, refinePairs, helpers, onShared, ...rest } = options;
   const exactBelow = new Map<Float32Array, number>();
+  let distancesMs = 0;
   const model = await clusterClassesWith(
     classes,
     d,
-    (vectors, n, dim, o) =>
-      cosineDistancesTf(vectors, n, dim, { ...o, blockRows, refinePairs, onRefined: (range) => exactBelow.set(vectors, range.exactBelow) }),
+    async (vectors, n, dim, o) => {
+      const started = performance.now();
+      const D = await cosineDistancesTf(vectors, n, dim, {
+        ...o,
+        blockRows,
+        refinePairs,
+        helpers,
+        onShared,
+        onRefined: (range) => exactBelow.set(vectors, range.exactBelow),
+      });
+      distancesMs += performance.now() - started;
+      return D;
+    },
     // Measured at n = 10,000, d = 1280 on wasm: the distances take ~1.4× the linkage's time, which
     // semantic.ts weighs at 8 per pair; the products scale with d.
     { ...rest, distanceWeight: Math.max(1, (11 * d) / 1280) },
@@ -259,7 +295,7 @@ export async function clusterClassesTf(
     const below = exactBelow.get(c.vectors);
     exactFromK[c.label] = c.clustering && below !== undefined ? c.n - mergesAtOrBelow(c.clustering.Z, c.n, below) : 1;
   }
-  return { model, exactFromK };
+  return { model, exactFromK, distancesMs };
 }
 
 /** The dot products of row a with rows b0..b3 (offsets into U), each summed in k order. */

@@ -11,6 +11,8 @@ import {
   type SemanticModel,
 } from '../../core/semantic.ts';
 import type { BackendName } from '../../ml/backend.ts';
+import type { SharedBlocks } from '../../ml/distances.ts';
+import { helperCount, productHelperPool, type ProductHelperPool } from './product-helpers.ts';
 import type { SimilarPairArrays } from '../../ml/similar-pairs-tf.ts';
 import { keepCount } from '../../core/cluster/index.ts';
 import {
@@ -38,6 +40,13 @@ export interface ClusterLoadInput {
   fast?: boolean;
   /** Backend for the fast path; by default chooseBackend's order (hardware GPU, then wasm). */
   backend?: BackendName;
+  /**
+   * Helper workers sharing the fast path's products (product-helpers.ts); by default one per
+   * spare core (at most 3) on wasm for matrices worth it, none on a GPU. Tests set it.
+   */
+  productWorkers?: number;
+  /** Rows per matrix product on the fast path (default defaultBlockRows in ml/distances.ts). */
+  blockRows?: number;
   /** The large-class path's limits (defaults below); tests lower them to run it on small classes. */
   large?: LargeClassOptions;
 }
@@ -127,6 +136,10 @@ export interface ClusterLoadResult {
   exactFromK: Record<string, number>;
   /** Classes that took the forest path, by label; absent when none did. */
   forests?: Record<string, LargeClassInfo>;
+  /** Fast path: how the products were shared out, summed over the classes (helpers: the most any had). */
+  products?: SharedBlocks;
+  /** Fast path: wall time of the distance matrices (products and refinement), all classes. */
+  distancesMs?: number;
 }
 
 export interface ClusterLoadProgress {
@@ -303,21 +316,62 @@ async function load(input: ClusterLoadInput, onProgress?: (p: ClusterLoadProgres
   const small = input.classes.filter((c) => c.ids.length < limits.from);
   const large = input.classes.filter((c) => c.ids.length >= limits.from);
   const totalItems = input.classes.reduce((sum, c) => sum + c.ids.length, 0);
-  const smallItems = small.reduce((sum, c) => sum + c.ids.length, 0);
   // Small classes first, their bar scaled to the whole load; then the large ones.
   const options: ClusterClassesOptions = {
     onProgress: report && ((done, _total, label) => report({ done, total: totalItems, label })),
   };
+  // Helpers start loading now, beside this worker's own tfjs start (closed unused if no wasm runs).
+  const largestSmall = small.reduce((most, c) => Math.max(most, c.ids.length), 0);
+  const wantsWasm = input.fast && (input.backend === undefined || input.backend === 'wasm');
+  const helpers = wantsWasm ? helperCount(largestSmall, input.dim, input.productWorkers) : 0;
+  const pool = helpers > 0 ? productHelperPool(helpers, input.productWorkers) : null;
+  try {
+    return await loadClasses(input, small, large, options, pool, started, report, limits);
+  } finally {
+    pool?.close();
+  }
+}
+
+/** load() once its input is checked and split: the small classes, then the large ones. */
+async function loadClasses(
+  input: ClusterLoadInput,
+  small: SemanticClassInput[],
+  large: SemanticClassInput[],
+  options: ClusterClassesOptions,
+  pool: ProductHelperPool | null,
+  started: number,
+  report: ((p: ClusterLoadProgress) => void) | undefined,
+  limits: LargeLimits,
+): Promise<ClusterLoadResult> {
+  const totalItems = input.classes.reduce((sum, c) => sum + c.ids.length, 0);
+  const smallItems = small.reduce((sum, c) => sum + c.ids.length, 0);
   const tfjs = input.fast || large.length > 0 ? await loadTfjsPath(input.backend) : null;
+  if (tfjs?.backend !== 'wasm') pool?.close(); // a GPU does its products alone
   let smallModel: SemanticModel;
   let distances = 'float64';
   let exactFromK: Record<string, number>;
+  let products: SharedBlocks | undefined;
+  let distancesMs: number | undefined;
   // tfjs's cpu backend multiplies in plain JS float32: slower than the float64 loops and less
   // exact, so when nothing better started (or only a float16 webgl) the exact path runs instead.
   if (input.fast && tfjs && tfjs.backend !== 'cpu' && tfjs.float32) {
-    const result = await tfjs.cluster(small, input.dim, options);
+    const result = await tfjs.cluster(small, input.dim, {
+      ...options,
+      blockRows: input.blockRows,
+      helpers: tfjs.backend === 'wasm' ? pool?.starter : undefined,
+      onShared: (shared) => {
+        products = {
+          helpers: Math.max(products?.helpers ?? 0, shared.helpers),
+          blocks: (products?.blocks ?? 0) + shared.blocks,
+          byHelpers: (products?.byHelpers ?? 0) + shared.byHelpers,
+          ms: (products?.ms ?? 0) + shared.ms,
+          firstHelperMs: products?.firstHelperMs ?? shared.firstHelperMs,
+        };
+      },
+    });
     smallModel = result.model;
     exactFromK = result.exactFromK;
+    distancesMs = result.distancesMs;
     distances = `tfjs-${tfjs.backend}`;
   } else {
     smallModel = clusterClasses(small, input.dim, options);
@@ -353,6 +407,8 @@ async function load(input: ClusterLoadInput, onProgress?: (p: ClusterLoadProgres
     distances: large.length > 0 && distances === 'float64' ? `float64 + tfjs-${tfjs!.backend} pairs` : distances,
     exactFromK,
     ...(large.length > 0 ? { forests: info } : {}),
+    ...(products ? { products } : {}),
+    ...(distancesMs !== undefined ? { distancesMs } : {}),
   };
 }
 
