@@ -53,8 +53,8 @@ export type ProductHelperStarter = (U: Float32Array, n: number, d: number) => Pr
 
 /**
  * Computes every block (B rows each from row 0, the last cut at n) once, on this thread and on
- * the helpers as they become ready, largest first, and hands each result to `store` as it arrives (on
- * this thread, in arrival order). Each helper has two blocks asked of it at a time, so it never
+ * the helpers as they become ready, and hands each result to `store` as it arrives (on this
+ * thread, in arrival order). Each helper has two blocks asked of it at a time, so it never
  * waits for this thread, which is busy with blocks of its own. A helper that fails is dropped
  * and its block is done here instead: helpers can only make the matrix sooner, never wrong.
  * shouldStop is polled before each block this thread starts (ClusterCancelledError).
@@ -68,15 +68,17 @@ export async function shareBlocks(
   store: (s: number, e: number, sims: Float32Array) => void,
   shouldStop?: () => boolean,
 ): Promise<{ byHelpers: number }> {
+  // Largest first. Helpers take from the front, this thread from the back: its first blocks are
+  // then small ones, so its event loop turns often while the helpers start (their replies wait
+  // for a turn), and the two ends meet at mid-sized blocks, which keeps the finish even.
   const queue: number[] = [];
   for (let s = 0; s < n - 1; s += B) queue.push(s);
-  queue.reverse(); // pop() takes the first (largest) block
   let stopped = false;
   let byHelpers = 0;
 
   const helperLoop = async (helper: ProductHelper, alive: { ok: boolean }) => {
     while (alive.ok && !stopped && queue.length > 0) {
-      const s = queue.pop()!;
+      const s = queue.shift()!;
       const e = Math.min(n, s + B);
       let sims: Float32Array;
       try {
@@ -84,7 +86,7 @@ export async function shareBlocks(
         if (sims.length !== (e - s) * (n - s)) throw new Error(`helper returned ${sims.length} values for block ${s}`);
       } catch {
         alive.ok = false;
-        queue.push(s);
+        queue.unshift(s);
         return;
       }
       if (stopped) return;
