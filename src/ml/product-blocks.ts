@@ -40,7 +40,7 @@ export async function productBlock(U: Float32Array, n: number, d: number, s: num
 export interface ProductHelper {
   /** productBlock(U, n, d, s, e) on the helper's copy of U. */
   block(s: number, e: number): Promise<Float32Array>;
-  /** Ends the helper (called once the matrix is done, failed or cancelled). */
+  /** Called once the matrix is done, failed or cancelled: ends the helper, or leaves that to its owner. */
   close(): void;
 }
 

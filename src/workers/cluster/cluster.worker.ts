@@ -372,6 +372,7 @@ async function loadClasses(
     smallModel = result.model;
     exactFromK = result.exactFromK;
     distancesMs = result.distancesMs;
+    pool?.close(); // the large classes' pair search does not use them: free their rows now
     distances = `tfjs-${tfjs.backend}`;
   } else {
     smallModel = clusterClasses(small, input.dim, options);
