@@ -18,7 +18,6 @@
  * near-duplicates (the base plus noise of a per-family scale, distances ~1e-3–0.1, as re-encodes
  * and crops give), 3% an exact copy. Items are shuffled, so families are scattered over indices.
  */
-import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +25,7 @@ import { afterAll, expect, test } from 'vitest';
 import { launchBrowser } from '../tests/support/browser.ts';
 import { distDir, repoRoot } from '../tests/support/paths.ts';
 import { recordResults, type BenchResult } from './support/results.ts';
-import { WORKER_CALL } from '../tests/support/worker-call.ts';
+import { builtWorkerPath, WORKER_CALL } from '../tests/support/worker-call.ts';
 import { chromiumMemory } from './support/chromium-memory.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
@@ -100,13 +99,12 @@ const GENERATE = `(function generate(seed, n, d, subsetEvery) {
   return { X, S, m, families: f };
 })`;
 
-const CALL = WORKER_CALL;
 
 test.runIf(wanted('cluster-50k'))(
   `cluster-50k: one class of ${N} × ${D} cut at keep ${KEEP} in Chromium without the distance matrix`,
   async () => {
-    const workerFile = readdirSync(path.join(distDir, 'assets')).find((f) => /^cluster\.worker-.*\.js$/.test(f));
-    expect(workerFile, 'dist/ has no cluster worker: run `npx vite build` first').toBeDefined();
+    const workerPath = builtWorkerPath(distDir, 'cluster');
+    expect(workerPath, 'dist/ has no cluster worker: run `npx vite build` first').toBeDefined();
     const harness = await launchBrowser();
     try {
       const { page } = harness;
@@ -132,12 +130,12 @@ test.runIf(wanted('cluster-50k'))(
       const wall0 = performance.now();
       const cpu0 = os.cpus().map((c) => c.times);
       const large = (await page.evaluate(`(async () => {
-        const worker = new Worker('/assets/${workerFile}', { type: 'module' });
+        const worker = new Worker('${workerPath}', { type: 'module' });
         const X = window.__bench.X;
         delete window.__bench.X; // transferred below: the page holds no copy
         const ids = Array.from({ length: ${N} }, (_, i) => i);
         try {
-          const r = await ${CALL}(worker, 'cutLarge', [{ dim: ${D}, ids, vectors: X, keep: ${KEEP}, backend: 'wasm', label: 'synthetic' }, undefined], [X.buffer]);
+          const r = await ${WORKER_CALL}(worker, 'cutLarge', [{ dim: ${D}, ids, vectors: X, keep: ${KEEP}, backend: 'wasm', label: 'synthetic' }, undefined], [X.buffer]);
           return { ms: r.ms, large: r.large, overall: r.overall, groups: r.groups.length, largestGroup: r.groups.length ? r.groups[0].members.length : 0 };
         } finally {
           worker.terminate();
@@ -154,14 +152,14 @@ test.runIf(wanted('cluster-50k'))(
         const S = window.__bench.S;
         const m = window.__bench.m;
         const ids = Array.from({ length: m }, (_, i) => i);
-        const w1 = new Worker('/assets/${workerFile}', { type: 'module' });
-        const w2 = new Worker('/assets/${workerFile}', { type: 'module' });
+        const w1 = new Worker('${workerPath}', { type: 'module' });
+        const w2 = new Worker('${workerPath}', { type: 'module' });
         try {
           const copy = S.slice();
-          const large = await ${CALL}(w1, 'cutLarge', [{ dim: ${D}, ids, vectors: copy, keep: ${KEEP}, backend: 'wasm', label: 'synthetic' }, undefined], [copy.buffer]);
+          const large = await ${WORKER_CALL}(w1, 'cutLarge', [{ dim: ${D}, ids, vectors: copy, keep: ${KEEP}, backend: 'wasm', label: 'synthetic' }, undefined], [copy.buffer]);
           const t0 = performance.now();
-          await ${CALL}(w2, 'load', [{ dim: ${D}, classes: [{ label: 'synthetic', ids, vectors: S }] }, undefined], [S.buffer]);
-          const full = await ${CALL}(w2, 'cut', [{ keep: ${KEEP} }], []);
+          await ${WORKER_CALL}(w2, 'load', [{ dim: ${D}, classes: [{ label: 'synthetic', ids, vectors: S }] }, undefined], [S.buffer]);
+          const full = await ${WORKER_CALL}(w2, 'cut', [{ keep: ${KEEP} }], []);
           const fullMs = performance.now() - t0;
           const a = JSON.stringify(large.groups);
           const b = JSON.stringify(full.groups);
@@ -227,7 +225,7 @@ test.runIf(wanted('cluster-50k'))(
           fullAlgorithm: "the cluster worker's load (float64 distances, NN-chain complete linkage) + cut, in the same page",
           large: subset.large,
         },
-        ran: `Chromium, the built app's cluster worker (dist/assets/${workerFile}) through comlink's wire format, tfjs wasm backend (SIMD, no threads: the page is not cross-origin isolated)`,
+        ran: `Chromium, the built app's cluster worker (dist${workerPath}) through comlink's wire format, tfjs wasm backend (SIMD, no threads: the page is not cross-origin isolated)`,
         data: `synthetic, seed ${SEED}: ${gen.families} families over 400 nonnegative concepts; 15% with 1–3 near-duplicates, 3% an exact copy; shuffled (bench/cluster-large.run.ts)`,
         loadAverage: { before: loadBefore, after: os.loadavg()[0] },
       };

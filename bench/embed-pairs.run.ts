@@ -19,7 +19,7 @@
  * (pooled-ReLU-like), 15% with 1–3 near-duplicates at per-family noise scales and 3% with an exact
  * copy, shuffled, then mean-centred as the app centres embeddings.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +27,7 @@ import { afterAll, expect, test } from 'vitest';
 import { launchBrowser } from '../tests/support/browser.ts';
 import { distDir, repoRoot } from '../tests/support/paths.ts';
 import { recordResults, RESULTS_FILE, type BenchResult } from './support/results.ts';
-import { WORKER_CALL } from '../tests/support/worker-call.ts';
+import { builtWorkerPath, WORKER_CALL } from '../tests/support/worker-call.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
 const wanted = (name: string) => only.length === 0 || only.some((o) => name.startsWith(o));
@@ -105,7 +105,6 @@ const GENERATE = `(function generate(seed, n, d) {
   return X;
 })`;
 
-const CALL = WORKER_CALL;
 
 /**
  * Runs in the page: one similarPairs call on a fresh worker (as the app starts one per search),
@@ -116,7 +115,7 @@ const FIND = `(async function find(workerUrl, X, n, d, bar, backend, key) {
   const worker = new Worker(workerUrl, { type: 'module' });
   try {
     const copy = X.slice(0, n * d);
-    const r = await ${CALL}(worker, 'similarPairs', [{ vectors: copy, n, dim: d, minSimilarity: bar, maxPairs: 2000000, backend }, undefined], [copy.buffer]);
+    const r = await ${WORKER_CALL}(worker, 'similarPairs', [{ vectors: copy, n, dim: d, minSimilarity: bar, maxPairs: 2000000, backend }, undefined], [copy.buffer]);
     (window.__pairs ??= {})[key] = r;
     return { wallMs: performance.now() - t0, workerMs: r.ms, path: r.path, pairs: r.a.length };
   } finally {
@@ -140,9 +139,9 @@ interface Found {
 }
 
 function workerScript(): string {
-  const file = readdirSync(path.join(distDir, 'assets')).find((f) => /^cluster\.worker-.*\.js$/.test(f));
+  const file = builtWorkerPath(distDir, 'cluster');
   expect(file, 'dist/ has no cluster worker: run `npx vite build` first').toBeDefined();
-  return `/assets/${file}`;
+  return file!;
 }
 
 const ran = `Chromium, the built app's cluster worker similarPairs through comlink's wire format, a fresh worker per call (its start and tfjs's included); ours on tfjs wasm (SIMD, no threads: the page is not cross-origin isolated)`;

@@ -313,38 +313,34 @@ async function load(input: ClusterLoadInput, onProgress?: (p: ClusterLoadProgres
   const limits = largeLimits(input.large);
   // Small and large classes are clustered apart; labels and ids must be unique across both.
   validateClasses(input.classes, input.dim);
-  const small = input.classes.filter((c) => c.ids.length < limits.from);
-  const large = input.classes.filter((c) => c.ids.length >= limits.from);
-  const totalItems = input.classes.reduce((sum, c) => sum + c.ids.length, 0);
-  // Small classes first, their bar scaled to the whole load; then the large ones.
-  const options: ClusterClassesOptions = {
-    onProgress: report && ((done, _total, label) => report({ done, total: totalItems, label })),
-  };
   // Helpers start loading now, beside this worker's own tfjs start (closed unused if no wasm runs).
-  const largestSmall = small.reduce((most, c) => Math.max(most, c.ids.length), 0);
+  const largestSmall = input.classes.reduce((most, c) => (c.ids.length < limits.from ? Math.max(most, c.ids.length) : most), 0);
   const wantsWasm = input.fast && (input.backend === undefined || input.backend === 'wasm');
   const helpers = wantsWasm ? helperCount(largestSmall, input.dim, input.productWorkers) : 0;
   const pool = helpers > 0 ? productHelperPool(helpers, input.productWorkers) : null;
   try {
-    return await loadClasses(input, small, large, options, pool, started, report, limits);
+    return await loadClasses(input, limits, report, pool, started);
   } finally {
     pool?.close();
   }
 }
 
-/** load() once its input is checked and split: the small classes, then the large ones. */
+/** load() once its input is checked: the small classes, then the large ones. */
 async function loadClasses(
   input: ClusterLoadInput,
-  small: SemanticClassInput[],
-  large: SemanticClassInput[],
-  options: ClusterClassesOptions,
+  limits: LargeLimits,
+  report: ((p: ClusterLoadProgress) => void) | undefined,
   pool: ProductHelperPool | null,
   started: number,
-  report: ((p: ClusterLoadProgress) => void) | undefined,
-  limits: LargeLimits,
 ): Promise<ClusterLoadResult> {
+  const small = input.classes.filter((c) => c.ids.length < limits.from);
+  const large = input.classes.filter((c) => c.ids.length >= limits.from);
   const totalItems = input.classes.reduce((sum, c) => sum + c.ids.length, 0);
   const smallItems = small.reduce((sum, c) => sum + c.ids.length, 0);
+  // Small classes first, their bar scaled to the whole load; then the large ones.
+  const options: ClusterClassesOptions = {
+    onProgress: report && ((done, _total, label) => report({ done, total: totalItems, label })),
+  };
   const tfjs = input.fast || large.length > 0 ? await loadTfjsPath(input.backend) : null;
   if (tfjs?.backend !== 'wasm') pool?.close(); // a GPU does its products alone
   let smallModel: SemanticModel;

@@ -8,12 +8,15 @@ import type { ProductHelper, ProductHelperStarter } from '../../ml/product-block
 import type { ProductsWorkerApi } from './products.worker.ts';
 
 /**
- * Below this many multiply-adds (n²d/2) a matrix is done alone: a helper's share of a smaller one
- * is less than what handing it the rows and waiting for its start costs (its start: ~0.5–2 s on
- * a 2-core machine that is busy with the cluster worker's own start).
+ * Below this many multiply-adds (n²d/2, ~0.15 s of products on one core) a matrix is done alone:
+ * a helper was ready 0.1–1.2 s after the products began at n = 10,000 (cluster-10k runs), so it
+ * would join a smaller matrix after the work is over.
  */
 export const HELPERS_FROM_WORK = 2e9;
-/** Each helper holds a copy of the rows twice (its JS copy and its wasm heap): 100 MB at 10,000 × 1280. */
+/**
+ * Each helper holds the rows twice (its JS copy and its wasm heap) plus a block's product: by
+ * that arithmetic ~150 MB at 10,000 × 1280 (the tab's whole peak there was 1.3 GB with one).
+ */
 export const MAX_HELPERS = 3;
 
 /** How many helpers a matrix of n × d rows gets on this machine (override: tests and benchmarks). */
