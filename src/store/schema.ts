@@ -43,6 +43,8 @@ export interface StoredFeatures extends ImageFeatures {
    * entries from earlier builds.
    */
   decodedBy?: 'browser' | 'wasm';
+  /** Which Lanczos resize made the hash thumbnails (the same bytes either way; for diagnosis). */
+  resizedBy?: 'simd' | 'typescript';
   thumbWidth: number;
   thumbHeight: number;
   /** Date.now() when computed. */

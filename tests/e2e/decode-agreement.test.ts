@@ -4,7 +4,7 @@
  * given Pillow's pixels; this proves the pixels: the hash worker decodes small upright JPEGs in
  * WebAssembly and everything else with createImageBitmap, and both must see what Pillow sees.
  * A second, cached run must give the same hashes again from the store, unread. The stored records
- * say which decoder made them, so the test also sees that both paths ran.
+ * say which decoder made them, so the test also sees that both paths ran, and which resize.
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 /** Every stored feature record, by SHA-256: what the workers wrote to IndexedDB. */
-type Stored = { hashes: Record<string, string>; width: number; height: number; decodedBy?: string };
+type Stored = { hashes: Record<string, string>; width: number; height: number; decodedBy?: string; resizedBy?: string };
 
 async function storedFeatures(h: Harness): Promise<Map<string, Stored>> {
   const rows = await h.page.evaluate(
@@ -48,7 +48,7 @@ async function storedFeatures(h: Harness): Promise<Map<string, Stored>> {
           const request = open.result.transaction('features').objectStore('features').getAll();
           request.onerror = () => reject(request.error);
           request.onsuccess = () => {
-            resolve(request.result.map(({ sha256, hashes, width, height, decodedBy }) => ({ sha256, hashes, width, height, decodedBy })));
+            resolve(request.result.map(({ sha256, hashes, width, height, decodedBy, resizedBy }) => ({ sha256, hashes, width, height, decodedBy, resizedBy })));
             open.result.close();
           };
         };
@@ -96,4 +96,7 @@ test('hashes computed in Chromium equal imagehash on the 30 reference images (JP
   const decoders = reference.images.map((image) => `${path.extname(image.file)} ${stored.get(sha.get(image.file)!)?.decodedBy}`);
   expect(decoders.filter((d) => d.startsWith('.jpg')).every((d) => d === '.jpg wasm')).toBe(true);
   expect(decoders.filter((d) => !d.startsWith('.jpg')).sort()).toEqual(['.png browser', '.webp browser']);
+  // And the hash thumbnails came from the WebAssembly SIMD resize (Chromium has SIMD, and the
+  // page's CSP allows wasm): the agreement above is then that path's, not only the fallback's.
+  expect(new Set([...stored.values()].map((s) => s.resizedBy))).toEqual(new Set(['simd']));
 });

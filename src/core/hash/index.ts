@@ -21,6 +21,7 @@ import { dhashBits } from './dhash.ts';
 import { rgbaToGrey } from './grey.ts';
 import { bitsToHex } from './hex.ts';
 import { mirrorHorizontal, resizeLanczos3Extent } from './lanczos.ts';
+import { resizeManyLanczos3Simd } from './lanczos-wasm.ts';
 import { phashBits } from './phash.ts';
 import { greyBoxReduce } from './reduce.ts';
 import { mirrorBits8x8, whashBits, whashScale } from './whash.ts';
@@ -45,6 +46,11 @@ export const REDUCE_ABOVE = 1024;
 export interface HashOptions {
   /** Override REDUCE_ABOVE; Infinity disables the reduction (exact imagehash at any size). */
   reduceAbove?: number;
+  /**
+   * 'simd' (default): the WebAssembly resize where it loads, else TypeScript. Both give the same
+   * bytes; 'typescript' is for the tests that hold them equal and for benchmarks.
+   */
+  resize?: 'simd' | 'typescript';
 }
 
 export function reductionFactor(width: number, height: number, reduceAbove: number = REDUCE_ABOVE): number {
@@ -63,21 +69,33 @@ export function computeHashSets(
     throw new RangeError(`bad image size ${width}×${height}`);
   }
   const k = reductionFactor(width, height, options.reduceAbove ?? REDUCE_ABOVE);
-  if (k === 1) return hashSetsFromGrey(rgbaToGrey(rgba, width, height), width, height);
+  if (k === 1) return hashSetsFromGrey(rgbaToGrey(rgba, width, height), width, height, width, height, options);
   const r = greyBoxReduce(rgba, width, height, k);
-  return hashSetsFromGrey(r.grey, r.width, r.height, r.extentW, r.extentH);
+  return hashSetsFromGrey(r.grey, r.width, r.height, r.extentW, r.extentH, options);
 }
 
 /**
  * Hashes from a grey image. `extentW/H` is the part of the grid that the image covers, fractional
  * after a box reduction with partial edge blocks (see reduce.ts); equal to w/h otherwise.
  */
-export function hashSetsFromGrey(grey: Uint8Array, w: number, h: number, extentW: number = w, extentH: number = h): HashSets {
-  const g8 = resizeLanczos3Extent(grey, w, h, extentW, extentH, 8, 8);
-  const g9 = resizeLanczos3Extent(grey, w, h, extentW, extentH, 9, 8);
-  const g32 = resizeLanczos3Extent(grey, w, h, extentW, extentH, 32, 32);
+export function hashSetsFromGrey(
+  grey: Uint8Array,
+  w: number,
+  h: number,
+  extentW: number = w,
+  extentH: number = h,
+  options: Pick<HashOptions, 'resize'> = {},
+): HashSets {
   const s = whashScale(Math.floor(extentW), Math.floor(extentH));
-  const gs = resizeLanczos3Extent(grey, w, h, extentW, extentH, s, s);
+  const sizes = [
+    { width: 8, height: 8 },
+    { width: 9, height: 8 },
+    { width: 32, height: 32 },
+    { width: s, height: s },
+  ];
+  const [g8, g9, g32, gs] =
+    (options.resize !== 'typescript' ? resizeManyLanczos3Simd(grey, w, h, extentW, extentH, sizes) : null) ??
+    sizes.map((t) => resizeLanczos3Extent(grey, w, h, extentW, extentH, t.width, t.height));
 
   const a = ahashBits(g8);
   const wb = whashBits(gs, s);

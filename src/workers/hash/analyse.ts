@@ -1,4 +1,5 @@
 import { computeHashSets } from '../../core/hash/index.ts';
+import { lanczosSimdAvailable } from '../../core/hash/lanczos-wasm.ts';
 import { checkDecodable, describeTruncation, FORMAT_NAMES } from '../../core/sniff.ts';
 import type { SkipReason } from '../../core/types.ts';
 import type { FeatureStore, KnownKeys, StoredFailure, StoredFeatures } from '../../store/feature-store.ts';
@@ -165,6 +166,7 @@ export async function computeFeatures(sha256: string, source: Source): Promise<F
       thumb: thumb.bytes,
       thumbType: thumb.type,
       decodedBy: decoded.bitmap ? 'browser' : 'wasm',
+      resizedBy: lanczosSimdAvailable() ? 'simd' : 'typescript',
       thumbWidth: thumb.width,
       thumbHeight: thumb.height,
       computedAt: Date.now(),
