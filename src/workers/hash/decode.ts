@@ -5,6 +5,7 @@
  */
 import { describeTruncation, jpegOrientation, type ImageFormat } from '../../core/sniff.ts';
 import { decodeJpegWasm } from './jpeg-wasm.ts';
+import { areaDownscaleRgba, thumbnailSize } from '../../core/area-resize.ts';
 
 export interface DecodedImage {
   rgba: Uint8ClampedArray<ArrayBuffer>;
@@ -111,6 +112,27 @@ export interface Thumbnail {
   height: number;
 }
 
+/** One small canvas per worker for thumbnails, like the decoding canvas: one per image cost more than the encode. */
+let thumbShared: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D } | null = null;
+
+function thumbCanvas(width: number, height: number): { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D } {
+  if (!thumbShared) {
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new Error('no 2d context in this worker');
+    thumbShared = { canvas, ctx };
+  }
+  const { canvas, ctx } = thumbShared;
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  } else {
+    // Nothing shows through a JPEG, but a WebP keeps transparency: the last thumbnail must go.
+    ctx.clearRect(0, 0, width, height);
+  }
+  return thumbShared;
+}
+
 /**
  * A small thumbnail for the gallery; a canvas resize is fine here because nothing is computed from it.
  * An image already small enough (CIFAR's 32×32) is its own thumbnail: no encode, and exact.
@@ -123,20 +145,16 @@ export async function makeThumbnail(decoded: DecodedImage, source: ArrayBuffer |
   if (asIs && decoded.width <= THUMB_SIZE && decoded.height <= THUMB_SIZE && source instanceof ArrayBuffer && source.byteLength <= 64 * 1024) {
     return { bytes: source, type: asIs, width: decoded.width, height: decoded.height };
   }
-  const scale = Math.min(1, THUMB_SIZE / Math.max(decoded.width, decoded.height));
-  const width = Math.max(1, Math.round(decoded.width * scale));
-  const height = Math.max(1, Math.round(decoded.height * scale));
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d');
-  if (!ctx) throw new Error('no 2d context in this worker');
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = 'high';
-  // Pixels decoded in WebAssembly become a bitmap only here, for the smoothed downscale.
-  const bitmap = decoded.bitmap ?? (await createImageBitmap(new ImageData(decoded.rgba, decoded.width, decoded.height)));
-  try {
-    ctx.drawImage(bitmap, 0, 0, width, height);
-  } finally {
-    if (bitmap !== decoded.bitmap) bitmap.close();
+  const { width, height } = thumbnailSize(decoded.width, decoded.height, THUMB_SIZE);
+  const { canvas, ctx } = thumbCanvas(width, height);
+  if (decoded.bitmap) {
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(decoded.bitmap, 0, 0, width, height);
+  } else {
+    // Pixels decoded in WebAssembly are reduced here, where they are, rather than sent to the
+    // browser as a bitmap first: that round trip cost more than the hashes (intake-neardup).
+    ctx.putImageData(new ImageData(areaDownscaleRgba(decoded.rgba, decoded.width, decoded.height, width, height), width, height), 0, 0);
   }
   // JPEG sources get a JPEG thumbnail; others WebP, which keeps transparency.
   const type = format === 'jpeg' ? 'image/jpeg' : 'image/webp';
