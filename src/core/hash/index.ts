@@ -21,7 +21,7 @@ import { dhashBits } from './dhash.ts';
 import { rgbaToGrey } from './grey.ts';
 import { bitsToHex } from './hex.ts';
 import { mirrorHorizontal, resizeLanczos3Extent } from './lanczos.ts';
-import { resizeManyLanczos3Simd } from './lanczos-wasm.ts';
+import { resizeManyFromRgbaSimd, resizeManyLanczos3Simd, type ResizeTarget } from './lanczos-wasm.ts';
 import { phashBits } from './phash.ts';
 import { greyBoxReduce } from './reduce.ts';
 import { mirrorBits8x8, whashBits, whashScale } from './whash.ts';
@@ -69,7 +69,14 @@ export function computeHashSets(
     throw new RangeError(`bad image size ${width}×${height}`);
   }
   const k = reductionFactor(width, height, options.reduceAbove ?? REDUCE_ABOVE);
-  if (k === 1) return hashSetsFromGrey(rgbaToGrey(rgba, width, height), width, height, width, height, options);
+  if (k === 1) {
+    if (options.resize !== 'typescript') {
+      const sizes = hashThumbnailSizes(width, height);
+      const thumbs = resizeManyFromRgbaSimd(rgba, width, height, sizes);
+      if (thumbs) return hashSetsFromThumbnails(thumbs, sizes[3].width);
+    }
+    return hashSetsFromGrey(rgbaToGrey(rgba, width, height), width, height, width, height, options);
+  }
   const r = greyBoxReduce(rgba, width, height, k);
   return hashSetsFromGrey(r.grey, r.width, r.height, r.extentW, r.extentH, options);
 }
@@ -86,17 +93,25 @@ export function hashSetsFromGrey(
   extentH: number = h,
   options: Pick<HashOptions, 'resize'> = {},
 ): HashSets {
+  const sizes = hashThumbnailSizes(extentW, extentH);
+  const thumbs =
+    (options.resize !== 'typescript' ? resizeManyLanczos3Simd(grey, w, h, extentW, extentH, sizes) : null) ??
+    sizes.map((t) => resizeLanczos3Extent(grey, w, h, extentW, extentH, t.width, t.height));
+  return hashSetsFromThumbnails(thumbs, sizes[3].width);
+}
+
+/** The four Lanczos thumbnails the hashes read: aHash 8×8, dHash 9×8, pHash 32×32, wHash S×S. */
+function hashThumbnailSizes(extentW: number, extentH: number): ResizeTarget[] {
   const s = whashScale(Math.floor(extentW), Math.floor(extentH));
-  const sizes = [
+  return [
     { width: 8, height: 8 },
     { width: 9, height: 8 },
     { width: 32, height: 32 },
     { width: s, height: s },
   ];
-  const [g8, g9, g32, gs] =
-    (options.resize !== 'typescript' ? resizeManyLanczos3Simd(grey, w, h, extentW, extentH, sizes) : null) ??
-    sizes.map((t) => resizeLanczos3Extent(grey, w, h, extentW, extentH, t.width, t.height));
+}
 
+function hashSetsFromThumbnails([g8, g9, g32, gs]: Uint8Array[], s: number): HashSets {
   const a = ahashBits(g8);
   const wb = whashBits(gs, s);
   return {

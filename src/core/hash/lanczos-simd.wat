@@ -143,4 +143,43 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $w)))
         (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
         (br $outLoop))))
+;; Pillow's convert('L') of $n RGBA pixels at $src into $n bytes at $dst:
+;; (R·19595 + G·38470 + B·7471 + 0x8000) >> 16, four pixels per step (the last step may read and
+;; write past the end: callers pad).
+  (func (export "grey") (param $src i32) (param $n i32) (param $dst i32)
+    (local $i i32) (local $v v128) (local $lo v128) (local $hi v128)
+    (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $t0 v128) (local $t1 v128)
+    (local $w v128)
+    (local.set $w (v128.const i16x8 19595 38470 7471 0 19595 38470 7471 0))
+    (block $done
+      (loop $step
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (v128.load (local.get $src)))
+        (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+        (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+        ;; One pixel's three weighted channels per vector (alpha weighted 0).
+        (local.set $p0 (i32x4.extmul_low_i16x8_u (local.get $lo) (local.get $w)))
+        (local.set $p1 (i32x4.extmul_high_i16x8_u (local.get $lo) (local.get $w)))
+        (local.set $p2 (i32x4.extmul_low_i16x8_u (local.get $hi) (local.get $w)))
+        (local.set $p3 (i32x4.extmul_high_i16x8_u (local.get $hi) (local.get $w)))
+        ;; Transpose-and-add to [sum p0, sum p1, sum p2, sum p3].
+        (local.set $t0 (i32x4.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $p0) (local.get $p1))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $p0) (local.get $p1))))
+        (local.set $t1 (i32x4.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $p2) (local.get $p3))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $p2) (local.get $p3))))
+        (local.set $v (i32x4.shr_u
+          (i32x4.add
+            (i32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t0) (local.get $t1))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t0) (local.get $t1)))
+            (v128.const i32x4 32768 32768 32768 32768))
+          (i32.const 16)))
+        (local.set $v (i16x8.narrow_i32x4_u (local.get $v) (local.get $v)))
+        (v128.store32_lane 0 (local.get $dst) (i8x16.narrow_i16x8_u (local.get $v) (local.get $v)))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $step))))
 )

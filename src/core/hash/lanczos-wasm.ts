@@ -16,6 +16,7 @@ interface SimdExports {
   memory: WebAssembly.Memory;
   hpass(src: number, srcW: number, rows: number, outSize: number, start: number, groups: number, wHi: number, wLo: number, kstride: number, dst: number): void;
   vpass(src: number, w: number, outSize: number, start: number, count: number, weights: number, kstride: number, acc: number, dst: number): void;
+  grey(src: number, n: number, dst: number): void;
 }
 
 /** The vector loops read and write whole 8-byte groups past an image's end: every block gets this much room. */
@@ -105,10 +106,38 @@ export function resizeManyLanczos3Simd(
   const m = simd();
   if (m === null) return null;
   if (grey.length < w * h) throw new RangeError(`grey has ${grey.length} pixels, need ${w * h}`);
+  return resizeInModule(m, w, h, extentW, extentH, targets, 0, (bytes, src) => bytes.set(grey.subarray(0, w * h), src));
+}
 
+/**
+ * Grey conversion (Pillow's 'L') and then the resizes, all in the module: the RGBA pixels are
+ * copied in once and no grey array is made in JavaScript.
+ */
+export function resizeManyFromRgbaSimd(rgba: Uint8Array | Uint8ClampedArray, w: number, h: number, targets: readonly ResizeTarget[]): Uint8Array[] | null {
+  const m = simd();
+  if (m === null) return null;
+  const n = w * h;
+  if (rgba.length < n * 4) throw new RangeError(`rgba has ${rgba.length} bytes, need ${n * 4}`);
+  return resizeInModule(m, w, h, w, h, targets, n * 4, (bytes, src, rgbaAt) => {
+    bytes.set(rgba.subarray(0, n * 4), rgbaAt);
+    m.grey(rgbaAt, n, src);
+  });
+}
+
+function resizeInModule(
+  m: SimdExports,
+  w: number,
+  h: number,
+  extentW: number,
+  extentH: number,
+  targets: readonly ResizeTarget[],
+  rgbaBytes: number,
+  fill: (bytes: Uint8Array, src: number, rgbaAt: number) => void,
+): Uint8Array[] {
   // Plan every block first, so memory grows at most once per call.
   const arena = new Arena();
   const src = arena.alloc(w * h);
+  const rgbaAt = rgbaBytes > 0 ? arena.alloc(rgbaBytes) : 0;
   const plans = targets.map(({ width: outW, height: outH }) => {
     const needH = outW !== w || extentW !== w;
     const needV = outH !== h || extentH !== h;
@@ -144,10 +173,10 @@ export function resizeManyLanczos3Simd(
   if (arena.top > have) m.memory.grow(Math.ceil((arena.top - have) / 65536));
   const buffer = m.memory.buffer;
   const bytes = new Uint8Array(buffer);
-  bytes.set(grey.subarray(0, w * h), src);
+  fill(bytes, src, rgbaAt);
 
   return plans.map((p) => {
-    if (!p.needH && !p.needV) return grey.slice(0, w * h);
+    if (!p.needH && !p.needV) return bytes.slice(src, src + w * h);
     let cur = src;
     let rowShift = 0;
     if (p.ht) {

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { hashSetsFromGrey } from '../../../src/core/hash/index.ts';
+import { computeHashSets, hashSetsFromGrey } from '../../../src/core/hash/index.ts';
 import { rgbaToGrey } from '../../../src/core/hash/grey.ts';
 import { resizeLanczos3Extent } from '../../../src/core/hash/lanczos.ts';
 import { LANCZOS_SIMD_WASM_BASE64 } from '../../../src/core/hash/lanczos-simd.wasm.ts';
-import { lanczosSimdAvailable, resizeManyLanczos3Simd, type ResizeTarget } from '../../../src/core/hash/lanczos-wasm.ts';
+import { lanczosSimdAvailable, resizeManyFromRgbaSimd, resizeManyLanczos3Simd, type ResizeTarget } from '../../../src/core/hash/lanczos-wasm.ts';
 import { whashScale } from '../../../src/core/hash/whash.ts';
 import { assembleWat } from '../../../scripts/wasm/assemble.mjs';
 import { SHARED_DATA } from './decode.ts';
@@ -133,5 +133,29 @@ describe('Lanczos SIMD resize', () => {
     const small = Uint8Array.from({ length: 17 * 13 }, (_, i) => (i * 57) & 255);
     const targets = [{ width: 8, height: 8 }, { width: 9, height: 8 }, { width: 32, height: 32 }];
     expect(simd(small, 17, 13, 17, 13, targets)).toEqual(reference(small, 17, 13, 17, 13, targets));
+  });
+
+  test('grey conversion in the module equals Pillow\'s luma in TypeScript, any pixel count', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }), fc.integer(), (w, h, seed) => {
+        const rgba = Uint8ClampedArray.from({ length: w * h * 4 }, (_, i) => (Math.imul(i ^ seed, 2654435761) >>> 23) & 255);
+        // Extremes too: white and black pixels at the ends.
+        rgba.fill(255, 0, 4);
+        rgba.fill(0, rgba.length - 4);
+        const [grey] = resizeManyFromRgbaSimd(rgba, w, h, [{ width: w, height: h }])!;
+        expect(grey).toEqual(rgbaToGrey(rgba, w, h));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('computeHashSets gives the same hashes through the module as through TypeScript', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 8, max: 200 }), fc.integer({ min: 8, max: 200 }), fc.integer(), (w, h, seed) => {
+        const rgba = Uint8ClampedArray.from({ length: w * h * 4 }, (_, i) => ((i >> 2) % w) * 3 + ((Math.imul(i + seed, 2654435761) >>> 28) & 15));
+        expect(computeHashSets(rgba, w, h)).toEqual(computeHashSets(rgba, w, h, { resize: 'typescript' }));
+      }),
+      { numRuns: 100 },
+    );
   });
 });
