@@ -51,12 +51,36 @@ export async function decodeImage(
   return decodeWithBrowser(source instanceof Blob ? source : new Blob([source]));
 }
 
+type Canvas2d = { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D };
+
 /**
- * One canvas per worker, reused: creating a canvas and its context per image costs more than
- * decoding a small one (CIFAR's 32×32). Drawing and reading happen in one synchronous stretch, so
- * images decoded concurrently never share it mid-use.
+ * Canvases kept per worker, one per use: creating a canvas and its context per image costs more
+ * than decoding a small one (CIFAR's 32×32). Drawing and reading (or starting the encode, which
+ * takes a snapshot) happen in one synchronous stretch, so images processed concurrently never
+ * share one mid-use.
  */
-let shared: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D } | null = null;
+const kept = new Map<'decode' | 'thumb', Canvas2d>();
+
+/** The kept canvas for `use`, at this size and empty. */
+function keptCanvas(use: 'decode' | 'thumb', width: number, height: number): Canvas2d {
+  let c = kept.get(use);
+  if (!c) {
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: use === 'decode' });
+    if (!ctx) throw new Error('no 2d context in this worker');
+    kept.set(use, (c = { canvas, ctx }));
+  }
+  const { canvas, ctx } = c;
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  } else {
+    // A resize clears the canvas; without one the last image is still there, and drawing a
+    // transparent image over it would blend the two.
+    ctx.clearRect(0, 0, width, height);
+  }
+  return c;
+}
 
 /** A canvas larger than this is let go after use rather than kept holding its pixels. */
 const KEEP_CANVAS_PIXELS = 4_000_000;
@@ -73,24 +97,14 @@ async function decodeWithBrowser(blob: Blob): Promise<DecodedImage> {
     bitmap.close();
     throw new Error('image has no pixels');
   }
-  if (!shared) {
-    const canvas = new OffscreenCanvas(width, height);
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    if (!ctx) {
-      bitmap.close();
-      throw new Error('no 2d context in this worker');
-    }
-    shared = { canvas, ctx };
+  let canvas2d: Canvas2d;
+  try {
+    canvas2d = keptCanvas('decode', width, height);
+  } catch (error) {
+    bitmap.close();
+    throw error;
   }
-  const { canvas, ctx } = shared;
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width;
-    canvas.height = height;
-  } else {
-    // A resize clears the canvas; without one the last image is still there, and drawing a
-    // transparent image over it would blend the two.
-    ctx.clearRect(0, 0, width, height);
-  }
+  const { canvas, ctx } = canvas2d;
   ctx.drawImage(bitmap, 0, 0);
   const rgba = ctx.getImageData(0, 0, width, height).data;
   if (width * height > KEEP_CANVAS_PIXELS) {
@@ -112,27 +126,6 @@ export interface Thumbnail {
   height: number;
 }
 
-/** One small canvas per worker for thumbnails, like the decoding canvas: one per image cost more than the encode. */
-let thumbShared: { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D } | null = null;
-
-function thumbCanvas(width: number, height: number): { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D } {
-  if (!thumbShared) {
-    const canvas = new OffscreenCanvas(width, height);
-    const ctx = canvas.getContext('2d');
-    if (!ctx) throw new Error('no 2d context in this worker');
-    thumbShared = { canvas, ctx };
-  }
-  const { canvas, ctx } = thumbShared;
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width;
-    canvas.height = height;
-  } else {
-    // Nothing shows through a JPEG, but a WebP keeps transparency: the last thumbnail must go.
-    ctx.clearRect(0, 0, width, height);
-  }
-  return thumbShared;
-}
-
 /**
  * A small thumbnail for the gallery; a canvas resize is fine here because nothing is computed from it.
  * An image already small enough (CIFAR's 32×32) is its own thumbnail: no encode, and exact.
@@ -146,7 +139,7 @@ export async function makeThumbnail(decoded: DecodedImage, source: ArrayBuffer |
     return { bytes: source, type: asIs, width: decoded.width, height: decoded.height };
   }
   const { width, height } = thumbnailSize(decoded.width, decoded.height, THUMB_SIZE);
-  const { canvas, ctx } = thumbCanvas(width, height);
+  const { canvas, ctx } = keptCanvas('thumb', width, height);
   if (decoded.bitmap) {
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = 'high';
