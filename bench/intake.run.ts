@@ -6,12 +6,11 @@
  * ratios taken in the same run mean anything.
  */
 import { execFile } from 'node:child_process';
-import { readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, test } from 'vitest';
 import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
-import { extractCifar, NEARDUP_IMAGES, removeTempDirs, tempDir } from '../tests/support/fixtures.ts';
+import { NEARDUP_IMAGES, removeTempDirs } from '../tests/support/fixtures.ts';
+import { cifarTrain10k } from './support/cifar.ts';
 import { recordResults, type BenchResult } from './support/results.ts';
 
 const run = promisify(execFile);
@@ -75,14 +74,5 @@ test.runIf(wanted('intake-neardup') || wanted('intake-cached'))('intake-neardup'
 });
 
 test.runIf(wanted('intake-cifar10k'))('intake-cifar10k', async () => {
-  const root = path.join(await tempDir(), 'cifar10k');
-  const classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
-  await extractCifar(root, classes.map((c) => `train/${c}`));
-  // 1,000 per class: delete the rest.
-  for (const c of classes) {
-    const dir = path.join(root, 'train', c);
-    const names = (await readdir(dir)).sort();
-    await Promise.all(names.slice(1000).map((n) => rm(path.join(dir, n))));
-  }
-  await intake('intake-cifar10k', path.join(root, 'train'), 'intake-cached-cifar10k');
+  await intake('intake-cifar10k', await cifarTrain10k(), 'intake-cached-cifar10k');
 });

@@ -9,12 +9,11 @@
  * and the main thread's per-file metadata calls on CIFAR-10 were found. Only run when named: it is
  * a diagnosis, not a benchmark row.
  */
-import { readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { CDPSession } from 'playwright-core';
 import { afterAll, expect, test } from 'vitest';
 import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
-import { extractCifar, NEARDUP_IMAGES, removeTempDirs, tempDir } from '../tests/support/fixtures.ts';
+import { NEARDUP_IMAGES, removeTempDirs } from '../tests/support/fixtures.ts';
+import { cifarTrain10k } from './support/cifar.ts';
 
 const named = (process.env.BENCH_ONLY ?? '').split(',').includes('profile-intake');
 const TOP = 40;
@@ -47,18 +46,6 @@ function workerChannel(client: CDPSession) {
     });
 }
 
-async function cifarFolder(): Promise<string> {
-  const root = path.join(await tempDir(), 'cifar10k');
-  const classes = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
-  await extractCifar(root, classes.map((c) => `train/${c}`));
-  for (const c of classes) {
-    const dir = path.join(root, 'train', c);
-    const names = (await readdir(dir)).sort();
-    await Promise.all(names.slice(1000).map((n) => rm(path.join(dir, n))));
-  }
-  return path.join(root, 'train');
-}
-
 function addSelfTimes(into: Map<string, number>, profile: Profile, prefix: string): void {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   profile.samples.forEach((id, i) => {
@@ -69,7 +56,7 @@ function addSelfTimes(into: Map<string, number>, profile: Profile, prefix: strin
 }
 
 test.runIf(named)('profile-intake', async () => {
-  const folder = process.env.PROFILE_CIFAR ? await cifarFolder() : NEARDUP_IMAGES;
+  const folder = process.env.PROFILE_CIFAR ? await cifarTrain10k() : NEARDUP_IMAGES;
   const harness = await launchBrowser();
   try {
     const client = await harness.context.newCDPSession(harness.page);
