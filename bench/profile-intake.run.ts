@@ -1,7 +1,8 @@
 /**
  * `BENCH_ONLY=profile-intake npm run bench`: where intake's time goes, per function, in the page and
  * in every worker (V8's sampling profiler through CDP), for one first run of the built app over
- * the near-duplicate benchmark (or 10,000 CIFAR-10 images with PROFILE_CIFAR=1). Prints the top
+ * the near-duplicate benchmark (or 10,000 CIFAR-10 images with PROFILE_CIFAR=1); with
+ * PROFILE_CACHED=1, of the cached re-run after an unprofiled first run. Prints the top
  * self times; asserts nothing. Build with `npx vite build --minify false --outDir DIR` and set
  * WINNOW_E2E_DIST=DIR to see function names.
  *
@@ -70,6 +71,11 @@ test.runIf(named)('profile-intake', async () => {
       await send(event.sessionId, 'Profiler.start');
       await send(event.sessionId, 'Runtime.runIfWaitingForDebugger');
     });
+    if (process.env.PROFILE_CACHED) {
+      await harness.page.goto(harness.origin + '/?embeddings=0');
+      await harness.page.locator('[data-testid=folder-input]').setInputFiles(folder);
+      expect(await waitForRunState(harness.page, ['done', 'error'], 600_000)).toBe('done');
+    }
     await harness.page.goto(harness.origin + '/?embeddings=0');
     await client.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: false });
     await client.send('Profiler.enable');
