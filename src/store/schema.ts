@@ -43,6 +43,11 @@ export interface StoredFeatures extends ImageFeatures {
    * entries from earlier builds.
    */
   decodedBy?: 'browser' | 'wasm';
+  /**
+   * The size the decoder produced when it was asked for a reduced copy (large JPEGs; decode.ts
+   * reducedSize), from which the hashes and thumbnail were computed; absent when it decoded at full size.
+   */
+  decodedSize?: [number, number];
   /** Which Lanczos resize made the hash thumbnails (the same bytes either way; for diagnosis). */
   resizedBy?: 'simd' | 'typescript';
   thumbWidth: number;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { launchBrowser, waitForRunState, type Harness } from '../support/browser.ts';
 import { sharedData } from '../support/paths.ts';
+import { storedFeatures } from '../support/stored-features.ts';
 
 const REFERENCE = path.join(sharedData, 'reference/hash');
 const KINDS = ['ahash', 'dhash', 'phash', 'whash'] as const;
@@ -34,28 +35,6 @@ afterEach(async () => {
     harness = null;
   }
 });
-
-/** Every stored feature record, by SHA-256: what the workers wrote to IndexedDB. */
-type Stored = { hashes: Record<string, string>; width: number; height: number; decodedBy?: string; resizedBy?: string };
-
-async function storedFeatures(h: Harness): Promise<Map<string, Stored>> {
-  const rows = await h.page.evaluate(
-    () =>
-      new Promise<(Stored & { sha256: string })[]>((resolve, reject) => {
-        const open = indexedDB.open('winnow');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const request = open.result.transaction('features').objectStore('features').getAll();
-          request.onerror = () => reject(request.error);
-          request.onsuccess = () => {
-            resolve(request.result.map(({ sha256, hashes, width, height, decodedBy, resizedBy }) => ({ sha256, hashes, width, height, decodedBy, resizedBy })));
-            open.result.close();
-          };
-        };
-      }),
-  );
-  return new Map(rows.map((r) => [r.sha256, r]));
-}
 
 test('hashes computed in Chromium equal imagehash on the 30 reference images (JPEG, greyscale JPEG, PNG, WebP)', async () => {
   const reference = JSON.parse(await readFile(path.join(REFERENCE, 'reference30.json'), 'utf8')) as { images: RefImage[] };

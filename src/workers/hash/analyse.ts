@@ -154,7 +154,7 @@ export async function computeFeatures(sha256: string, source: Source): Promise<F
     );
   }
   try {
-    const { hashes, mirrored } = computeHashSets(decoded.rgba, decoded.width, decoded.height);
+    const { hashes, mirrored } = computeHashSets(decoded.rgba, decoded.pixelWidth, decoded.pixelHeight);
     const thumb = await makeThumbnail(decoded, source, check.format);
     const features: StoredFeatures = {
       sha256,
@@ -167,6 +167,7 @@ export async function computeFeatures(sha256: string, source: Source): Promise<F
       thumbType: thumb.type,
       decodedBy: decoded.bitmap ? 'browser' : 'wasm',
       resizedBy: lanczosSimdAvailable() ? 'simd' : 'typescript',
+      ...(decoded.pixelWidth !== decoded.width || decoded.pixelHeight !== decoded.height ? { decodedSize: [decoded.pixelWidth, decoded.pixelHeight] as [number, number] } : {}),
       thumbWidth: thumb.width,
       thumbHeight: thumb.height,
       computedAt: Date.now(),

@@ -6,9 +6,14 @@
 import { describeTruncation, jpegOrientation, type ImageFormat } from '../../core/sniff.ts';
 import { decodeJpegWasm } from './jpeg-wasm.ts';
 import { areaDownscaleRgba, thumbnailSize } from '../../core/area-resize.ts';
+import { REDUCE_ABOVE } from '../../core/hash/index.ts';
 
 export interface DecodedImage {
+  /** pixelWidth × pixelHeight pixels: the image itself, or a reduced copy of a large one. */
   rgba: Uint8ClampedArray<ArrayBuffer>;
+  pixelWidth: number;
+  pixelHeight: number;
+  /** The image's size as displayed (EXIF orientation applied). */
   width: number;
   height: number;
   /** The browser's bitmap, when the browser decoded it (close it when done). */
@@ -23,8 +28,8 @@ export interface DecodedImage {
 const WASM_MAX_PIXELS = 4_000_000;
 
 /**
- * Decodes bytes or a file. `head` is the file's start (all of it for bytes), `width`/`height` what
- * its header said (sniff's checkDecodable), when it said.
+ * Decodes bytes or a file. `head` is the file's start (all of it for bytes), `width`/`height` the
+ * displayed size its header gave (sniff's checkDecodable, EXIF orientation applied), when it did.
  */
 export async function decodeImage(
   source: ArrayBuffer | Blob,
@@ -46,9 +51,33 @@ export async function decodeImage(
     describeTruncation(head, 'jpeg') === null;
   if (wasm) {
     const image = await decodeJpegWasm(source);
-    if (image) return { rgba: image.data, width: image.width, height: image.height, bitmap: null };
+    if (image) return { rgba: image.data, pixelWidth: image.width, pixelHeight: image.height, width: image.width, height: image.height, bitmap: null };
   }
-  return decodeWithBrowser(source instanceof Blob ? source : new Blob([source]));
+  const reduced = format === 'jpeg' && width !== undefined && height !== undefined ? reducedSize(width, height) : null;
+  return decodeWithBrowser(source instanceof Blob ? source : new Blob([source]), reduced);
+}
+
+/** A large image's displayed size and the size the browser is asked to decode it to. */
+export interface Reduction {
+  width: number;
+  height: number;
+  pixelWidth: number;
+  pixelHeight: number;
+}
+
+/**
+ * For a JPEG whose long side is over REDUCE_ABOVE: decode straight to that long side. The hashes
+ * of such an image are computed from a reduced copy anyway (core/hash/index.ts); letting the
+ * browser reduce while it decodes spares reading back every full-size pixel (48 MB for 12 MP)
+ * and reducing them in JavaScript. Chromium sizes the result after EXIF orientation, which is
+ * how `width`/`height` arrive here (checkDecodable turns the header's size). Other formats keep
+ * the full-size path: only for JPEG is the orientation read before decoding.
+ */
+export function reducedSize(width: number, height: number): Reduction | null {
+  const long = Math.max(width, height);
+  if (long <= REDUCE_ABOVE) return null;
+  const scale = REDUCE_ABOVE / long;
+  return { width, height, pixelWidth: Math.max(1, Math.round(width * scale)), pixelHeight: Math.max(1, Math.round(height * scale)) };
 }
 
 type Canvas2d = { canvas: OffscreenCanvas; ctx: OffscreenCanvasRenderingContext2D };
@@ -85,12 +114,13 @@ function keptCanvas(use: 'decode' | 'thumb', width: number, height: number): Can
 /** A canvas larger than this is let go after use rather than kept holding its pixels. */
 const KEEP_CANVAS_PIXELS = 4_000_000;
 
-async function decodeWithBrowser(blob: Blob): Promise<DecodedImage> {
+async function decodeWithBrowser(blob: Blob, reduced: Reduction | null): Promise<DecodedImage> {
   // 'none' for colour space and alpha keeps pixel values as stored, as Pillow (the hash reference) does.
   const bitmap = await createImageBitmap(blob, {
     imageOrientation: 'from-image',
     colorSpaceConversion: 'none',
     premultiplyAlpha: 'none',
+    ...(reduced ? { resizeWidth: reduced.pixelWidth, resizeHeight: reduced.pixelHeight, resizeQuality: 'high' } : {}),
   });
   const { width, height } = bitmap;
   if (width === 0 || height === 0) {
@@ -111,7 +141,7 @@ async function decodeWithBrowser(blob: Blob): Promise<DecodedImage> {
     canvas.width = 1;
     canvas.height = 1;
   }
-  return { rgba, width, height, bitmap };
+  return { rgba, pixelWidth: width, pixelHeight: height, width: reduced?.width ?? width, height: reduced?.height ?? height, bitmap };
 }
 
 export const THUMB_SIZE = 160;
@@ -147,7 +177,7 @@ export async function makeThumbnail(decoded: DecodedImage, source: ArrayBuffer |
   } else {
     // Pixels decoded in WebAssembly are reduced here, where they are, rather than sent to the
     // browser as a bitmap first: that round trip cost more than the hashes (intake-neardup).
-    ctx.putImageData(new ImageData(areaDownscaleRgba(decoded.rgba, decoded.width, decoded.height, width, height), width, height), 0, 0);
+    ctx.putImageData(new ImageData(areaDownscaleRgba(decoded.rgba, decoded.pixelWidth, decoded.pixelHeight, width, height), width, height), 0, 0);
   }
   // JPEG sources get a JPEG thumbnail; others WebP, which keeps transparency.
   const type = format === 'jpeg' ? 'image/jpeg' : 'image/webp';

@@ -23,7 +23,7 @@ vi.mock('../../../src/workers/hash/decode.ts', () => ({
     flight.pixels -= pixels;
     // Tiny pixels whatever the header said: the hashes are not what this test is about.
     const rgba = new Uint8ClampedArray(8 * 8 * 4).fill(pixels % 251);
-    return { rgba, width: 8, height: 8, bitmap: null };
+    return { rgba, pixelWidth: 8, pixelHeight: 8, width: 8, height: 8, bitmap: null };
   }),
   makeThumbnail: vi.fn(async () => ({ bytes: new ArrayBuffer(1), type: 'image/png', width: 8, height: 8 })),
 }));
