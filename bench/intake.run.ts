@@ -7,9 +7,12 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
-import { NEARDUP_IMAGES, removeTempDirs } from '../tests/support/fixtures.ts';
+import { NEARDUP_IMAGES, removeTempDirs, tempDir } from '../tests/support/fixtures.ts';
+import { writeLargePhotos } from '../tests/support/large-photos.ts';
 import { cifarTrain10k } from './support/cifar.ts';
 import { recordResults, type BenchResult } from './support/results.ts';
 
@@ -75,4 +78,14 @@ test.runIf(wanted('intake-neardup') || wanted('intake-cached'))('intake-neardup'
 
 test.runIf(wanted('intake-cifar10k'))('intake-cifar10k', async () => {
   await intake('intake-cifar10k', await cifarTrain10k(), 'intake-cached-cifar10k');
+});
+
+// Camera-sized photos: 40 of the benchmark's originals enlarged to 4,000 pixels on the long side
+// (~12 MP JPEGs, a fifth of them stored turned with an EXIF orientation tag, as phones write
+// portrait shots). Large images are decoded by the browser and hashed from a reduced copy.
+test.runIf(wanted('intake-photos'))('intake-photos', async () => {
+  const dir = path.join(await tempDir(), 'photos');
+  const groups = (await readdir(NEARDUP_IMAGES)).filter((n) => n.endsWith('_orig.jpg')).map((n) => n.slice(0, 4)).sort().slice(0, 40);
+  await writeLargePhotos(dir, groups.map((group, i) => ({ name: `${group}-12mp.jpg`, group, long: 4000, orientation: i % 5 === 0 ? 6 : 1 })));
+  await intake('intake-photos', dir);
 });
