@@ -1,6 +1,6 @@
 /**
- * Camera-sized JPEGs (over 1,024 pixels on the long side, over the WebAssembly decoder's 4 MP) are
- * decoded by Chromium straight to a reduced size (decode.ts reducedSize). This checks what that
+ * JPEGs over 1,024 pixels on the long side (camera-sized ones included) are decoded by Chromium
+ * straight to a reduced size (decode.ts reducedSize). This checks what that
  * may change and what it must not: the stored size is the displayed full size, an EXIF-rotated
  * portrait shot is turned before it is reduced (not squashed), the hashes stay within a few bits
  * of the full-size path (box reduction of every decoded pixel, computed here in Node with a
@@ -76,9 +76,11 @@ test('12-MP photos: displayed size stored, EXIF turn applied before reducing, ha
 
   // The same photo at every size is one near-duplicate group under the default pHash ≤ 10; another photo is not in it.
   const small = await get('photo-small.jpg');
-  // Within 4 MP the WebAssembly decoder decodes at full size (the hashes box-reduce it).
-  expect((await get('photo-2mp.jpg')).decodedSize).toBeUndefined();
+  // Any JPEG over 1,024 pixels goes the reduced way; one within it is decoded (in WebAssembly) at full size.
+  expect((await get('photo-2mp.jpg')).decodedSize).toEqual([1024, 576]);
+  expect((await get('photo-2mp.jpg')).decodedBy).toBe('browser');
   expect(small.decodedSize).toBeUndefined();
+  expect(small.decodedBy).toBe('wasm');
   for (const name of ['photo-12mp.jpg', 'photo-12mp-portrait-tag.jpg', 'photo-2mp.jpg']) {
     expect(hammingHex((await get(name)).hashes.phash, small.hashes.phash), name).toBeLessThanOrEqual(6);
   }
