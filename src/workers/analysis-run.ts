@@ -13,6 +13,8 @@ export interface StageProgress {
   startedAt: number;
   /** performance.now() when the stage finished, if it has. */
   finishedAt?: number;
+  /** Workers on the stage, where that varies (embedding: one per core on wasm). */
+  workers?: number;
 }
 
 export interface AnalysedFile {

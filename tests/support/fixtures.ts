@@ -94,6 +94,21 @@ export async function extractCifar(dest: string, members: readonly string[]): Pr
   await run('tar', ['-xzf', CIFAR_TAR, '-C', dest, '--', ...members], { maxBuffer: 1 << 24 });
 }
 
+/**
+ * A fresh folder of CIFAR-10 training classes, the first `perClass` files of each (by name):
+ * returns the folder that holds the class folders.
+ */
+export async function cifarTrainClasses(classes: readonly string[], perClass: number): Promise<string> {
+  const root = path.join(await tempDir(), `cifar-${classes.length}x${perClass}`);
+  await extractCifar(root, classes.map((c) => `train/${c}`));
+  for (const c of classes) {
+    const dir = path.join(root, 'train', c);
+    const names = (await readdir(dir)).sort();
+    await Promise.all(names.slice(perClass).map((n) => rm(path.join(dir, n))));
+  }
+  return path.join(root, 'train');
+}
+
 /** Files that are not images though they are named like one. Returns their names. */
 export async function writeBadFiles(dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });

@@ -26,6 +26,12 @@ export type RunState = 'idle' | 'running' | 'done' | 'error';
 /** Largest class size from which the clustering uses tfjs matrix products for its distances. */
 const FAST_CLUSTERING_FROM = 3000;
 
+/**
+ * `?embedWorkers=1` caps the embedding workers: the bench's same-run reference for the wasm pool,
+ * and a way out on a machine short of memory (each wasm worker holds its own model).
+ */
+const EMBED_WORKERS_CAP = Number(new URLSearchParams(globalThis.location?.search ?? '').get('embedWorkers')) || undefined;
+
 /** The groups on screen and what produced them. */
 export interface Grouping {
   groups: Group[];
@@ -292,10 +298,11 @@ export class Session {
       modelId: settings.model,
       backend: settings.backend ?? undefined,
       signal,
-      onProgress: (p) => (this.embedProgress = { done: p.done, total: p.total, cached: p.cached, startedAt }),
+      onProgress: (p) => (this.embedProgress = { done: p.done, total: p.total, cached: p.cached, startedAt, workers: p.workers }),
+      maxWorkers: EMBED_WORKERS_CAP,
     });
     this.embedderInfo = answer.info;
-    this.embedProgress = { done: files.length, total: files.length, cached: answer.cached, startedAt, finishedAt: performance.now() };
+    this.embedProgress = { done: files.length, total: files.length, cached: answer.cached, startedAt, finishedAt: performance.now(), workers: answer.workers };
     this.embeddings = runEmbeddings(ids, answer, answer.info);
     if (this.embeddings.failed.length > 0) {
       this.notice = `${this.embeddings.failed.length.toLocaleString()} image(s) could not be read by the model; they are kept and take part only in hash grouping.`;

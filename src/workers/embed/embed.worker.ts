@@ -28,24 +28,6 @@ export interface EmbedderInfo {
   loadMs: number;
 }
 
-export interface EmbedProgress {
-  /** Files with their final row: from the store, embedded, or failed. */
-  done: number;
-  total: number;
-  /** Of those done, the files whose vector came from the store. */
-  cached: number;
-}
-
-export interface EmbedFilesResult {
-  /** files.length × dim, row i for file i. */
-  vectors: Float32Array;
-  dim: number;
-  /** Files that could not be decoded; their rows are zeros. */
-  failed: number[];
-  /** Files whose vector came from the store. */
-  cached: number;
-}
-
 /** Files per model call and per store write: a cancel or reload loses at most one batch of work. */
 const BATCH = 16;
 
@@ -98,6 +80,14 @@ async function embedBlobs(current: Embedder, blobs: readonly Blob[]): Promise<{ 
   const vectors = new Float32Array(blobs.length * entry.dim);
   rows.forEach((row, k) => vectors.set(embedded.subarray(k * entry.dim, (k + 1) * entry.dim), row * entry.dim));
   return { vectors, failed };
+}
+
+/** The loaded model, which must be the one whose vectors are stored under `modelKey`. */
+function loadedFor(modelKey: string, call: string): Embedder {
+  if (!embedder || !info) throw new Error(`${call}() before init()`);
+  // Vectors stored under another model's key would be read as that model's for good.
+  if (modelKey !== info.modelKey) throw new Error(`${call}() for ${modelKey}, but the loaded model is ${info.modelKey}`);
+  return embedder;
 }
 
 /** A comlink callback holds a MessagePort until released; a plain function has nothing to release. */
@@ -156,90 +146,66 @@ const api = {
   },
 
   /**
-   * Embeddings of files known by their SHA-256, row i for file i, sent back as a transferable.
-   * Each distinct content is embedded once, and only if the store has no vector for it under
-   * `modelKey`; new vectors are stored batch by batch as they are made, so a cancel or reload
-   * loses at most the batch in progress. A file that cannot be decoded gets a row of zeros and its
-   * index in `failed`, and nothing is stored for it (the next run tries again).
+   * The stored vectors under `modelKey` for these contents: `found` lists the contents that have
+   * one, row k of `vectors` (found.length × dim, transferred) is found[k]'s. A vector of another
+   * width cannot be this model's and counts as missing, so it is recomputed and overwritten.
    */
-  embedFiles(
-    files: { sha256: string; file: Blob }[],
+  lookup(sha256s: string[], modelKey: string): Promise<{ found: string[]; vectors: Float32Array }> {
+    return exclusive(async () => {
+      const { dim } = loadedFor(modelKey, 'lookup').entry;
+      const stored = await (await store()).getEmbeddings(modelKey, sha256s);
+      const found = sha256s.filter((sha256) => stored.get(sha256)?.length === dim);
+      const vectors = new Float32Array(found.length * dim);
+      found.forEach((sha256, k) => vectors.set(stored.get(sha256)!, k * dim));
+      return transfer({ found, vectors }, [vectors.buffer]);
+    });
+  },
+
+  /**
+   * Embeds these contents and stores each batch's vectors before going on, so a cancel or reload
+   * loses at most the batch in progress; row k of `vectors` (transferred) is item k's. A file
+   * that cannot be decoded gets a row of zeros and its index in `failed`, and nothing is stored
+   * for it (the next run tries again). `onBatch` gets how many items each stored batch finished.
+   */
+  embedAndStore(
+    items: { sha256: string; file: Blob }[],
     modelKey: string,
-    onProgress?: (progress: EmbedProgress) => void,
-  ): Promise<EmbedFilesResult> {
+    onBatch?: (finished: number) => void,
+  ): Promise<{ vectors: Float32Array; failed: number[] }> {
     return exclusive(async () => {
       try {
-        if (!embedder || !info) throw new Error('embedFiles() before init()');
-        // Vectors stored under another model's key would be read as that model's for good.
-        if (modelKey !== info.modelKey) throw new Error(`embedFiles() for ${modelKey}, but the loaded model is ${info.modelKey}`);
-        const current = embedder;
+        const current = loadedFor(modelKey, 'embedAndStore');
         const { dim } = current.entry;
-        const progress: EmbedProgress = { done: 0, total: files.length, cached: 0 };
-        const report = () => {
-          // Not awaited: the page's progress bar must not hold up the model. Nothing to do if it is gone.
-          if (onProgress) Promise.resolve(onProgress({ ...progress })).catch(() => {});
-        };
-
-        const rowsOf = new Map<string, number[]>();
-        files.forEach(({ sha256 }, i) => {
-          const rows = rowsOf.get(sha256);
-          if (rows) rows.push(i);
-          else rowsOf.set(sha256, [i]);
-        });
-        const vectors = new Float32Array(files.length * dim);
-        const failed: number[] = [];
-        const fill = (sha256: string, vector: Float32Array) => {
-          for (const row of rowsOf.get(sha256)!) vectors.set(vector, row * dim);
-        };
-
         const db = await store();
-        const misses: string[] = [];
-        const stored = await db.getEmbeddings(modelKey, [...rowsOf.keys()]);
-        for (const [sha256, rows] of rowsOf) {
-          const vector = stored.get(sha256);
-          // A vector of another width cannot be this model's: recompute and overwrite it.
-          if (vector?.length === dim) {
-            fill(sha256, vector);
-            progress.done += rows.length;
-            progress.cached += rows.length;
-          } else {
-            misses.push(sha256);
-          }
-        }
-        report();
-
-        // The first file with each content stands for all its copies.
-        const blobOf = new Map<string, Blob>();
-        for (const { sha256, file } of files) if (!blobOf.has(sha256)) blobOf.set(sha256, file);
-        for (let start = 0; start < misses.length; start += BATCH) {
-          const batch = misses.slice(start, start + BATCH);
-          const embedded = await embedBlobs(current, batch.map((sha256) => blobOf.get(sha256)!));
+        const vectors = new Float32Array(items.length * dim);
+        const failed: number[] = [];
+        for (let start = 0; start < items.length; start += BATCH) {
+          const batch = items.slice(start, start + BATCH);
+          const embedded = await embedBlobs(current, batch.map((item) => item.file));
           const bad = new Set(embedded.failed);
           const fresh: { sha256: string; vector: Float32Array }[] = [];
-          batch.forEach((sha256, k) => {
-            const rows = rowsOf.get(sha256)!;
-            progress.done += rows.length;
+          batch.forEach(({ sha256 }, k) => {
             if (bad.has(k)) {
-              failed.push(...rows);
+              failed.push(start + k);
               return;
             }
             const vector = embedded.vectors.subarray(k * dim, (k + 1) * dim);
-            fill(sha256, vector);
+            vectors.set(vector, (start + k) * dim);
             fresh.push({ sha256, vector });
           });
           // Stored before it is reported: progress the page has seen is never lost to a cancel.
           await db.putEmbeddings(modelKey, fresh);
-          report();
+          // Not awaited: the page's progress bar must not hold up the model. Nothing to do if it is gone.
+          if (onBatch) Promise.resolve(onBatch(batch.length)).catch(() => {});
         }
-        failed.sort((a, b) => a - b);
-        return transfer({ vectors, dim, failed, cached: progress.cached }, [vectors.buffer]);
+        return transfer({ vectors, failed }, [vectors.buffer]);
       } finally {
-        release(onProgress);
+        release(onBatch);
       }
     });
   },
 
-  /** Live tensors, for leak checks: unchanged by embed() and embedFiles() once the model is loaded. */
+  /** Live tensors, for leak checks: unchanged by embed() and embedAndStore() once the model is loaded. */
   tensorCount(): number {
     return tf.memory().numTensors;
   },
