@@ -14,6 +14,7 @@ import { afterAll, expect, test } from 'vitest';
 import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
 import { cifarTrainClasses, removeTempDirs } from '../tests/support/fixtures.ts';
 import { repoRoot } from '../tests/support/paths.ts';
+import { watchChromiumMemory } from '../tests/support/process-memory.ts';
 import { recordResults } from './support/results.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
@@ -42,6 +43,8 @@ interface Timing {
   embedPerSecond: number;
   clusterMs: number;
   totalSeconds: number;
+  /** Peak resident memory of the largest Chromium process (the renderer: the page and its workers), MB. */
+  rendererPeakMB: number;
   kept: number;
   removed: number;
 }
@@ -51,10 +54,12 @@ async function semanticRun(dir: string, backend: string, screenshot?: string, qu
   try {
     const { page } = harness;
     await page.goto(`${harness.origin}/?mode=semantic&keep=0.9&backend=${backend}${query}`);
+    const memory = watchChromiumMemory(harness.userDataDir);
     const t0 = performance.now();
     await page.locator('[data-testid=folder-input]').setInputFiles(dir);
     expect(await waitForRunState(page, ['done', 'error'], 3_000_000)).toBe('done');
     const totalSeconds = (performance.now() - t0) / 1000;
+    const rendererPeakMB = Math.round((await memory.stop()).largest / 2 ** 20);
     const embed = page.locator('[data-testid=stage-embed]');
     const files = Number(await embed.getAttribute('data-total'));
     const embedMs = Number(await embed.getAttribute('data-ms'));
@@ -70,7 +75,7 @@ async function semanticRun(dir: string, backend: string, screenshot?: string, qu
     const kept = await count('count-kept');
     const removed = await count('count-removed');
     expect(harness.offOrigin).toEqual([]);
-    return { backend: used, files, workers, embedMs, embedPerSecond: files / (embedMs / 1000), clusterMs, totalSeconds, kept, removed };
+    return { backend: used, files, workers, embedMs, embedPerSecond: files / (embedMs / 1000), clusterMs, totalSeconds, rendererPeakMB, kept, removed };
   } finally {
     await harness.close();
   }
@@ -109,6 +114,8 @@ test.runIf(wanted('semantic'))('semantic-2x1000', async () => {
       unit: 'images/s',
       n: wasm.files,
       workers: wasm.workers,
+      rendererPeakMB: wasm.rendererPeakMB,
+      rendererPeakMBOneWorker: single.rendererPeakMB,
       model: 'mobilenetv2-mid@224',
       backend: 'wasm',
       sliceImagesPerSecond: perBackend,
