@@ -93,13 +93,14 @@ test.runIf(wanted('semantic'))('semantic-2x1000', async () => {
   results.push({ name: 'semantic-2x1000-wasm-one-worker', ...single });
 
   // Software GPU backends on a slice (SwiftShader takes seconds per image); same page, same flow.
-  const slice = await cifarClasses(GPU_SLICE / 2);
-  const wasmSlice = await semanticRun(slice, 'wasm');
-  results.push({ name: `semantic-slice${GPU_SLICE}-wasm`, ...wasmSlice });
-  const perBackend: Record<string, number> = { wasm: wasmSlice.embedPerSecond };
-  for (const backend of ['webgl', 'webgpu']) {
-    const r = await semanticRun(slice, backend);
-    results.push({ name: `semantic-slice${GPU_SLICE}-${backend}`, ...r, ratioToWasm: r.embedPerSecond / wasmSlice.embedPerSecond });
+  // SEMANTIC_GPU_SLICE=0 leaves them out.
+  const slice = GPU_SLICE > 0 ? await cifarClasses(GPU_SLICE / 2) : null;
+  const wasmSlice = slice ? await semanticRun(slice, 'wasm') : null;
+  if (wasmSlice) results.push({ name: `semantic-slice${GPU_SLICE}-wasm`, ...wasmSlice });
+  const perBackend: Record<string, number> = wasmSlice ? { wasm: wasmSlice.embedPerSecond } : {};
+  for (const backend of slice && wasmSlice ? ['webgl', 'webgpu'] : []) {
+    const r = await semanticRun(slice!, backend);
+    results.push({ name: `semantic-slice${GPU_SLICE}-${backend}`, ...r, ratioToWasm: r.embedPerSecond / wasmSlice!.embedPerSecond });
     perBackend[r.backend ?? backend] = r.embedPerSecond;
   }
   // The issue's `embed` row: the default model's images/s on wasm over 2,000 images, against one

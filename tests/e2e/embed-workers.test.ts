@@ -14,10 +14,11 @@ afterAll(removeTempDirs);
 
 const PER_CLASS = 60;
 
-/** Two cores whatever the machine has, so the pool's size does not depend on where CI runs. */
+/** Two cores and 8 GB whatever the machine has, so the pool's size does not depend on where CI runs. */
 async function twoCores(page: Page): Promise<void> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: 2 });
+  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => 8, configurable: true }));
 }
 
 /** Embeddings by path, from the exported zip. */

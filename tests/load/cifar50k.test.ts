@@ -1,8 +1,9 @@
 /**
  * `npm run test:load`: the whole CIFAR-10 training set (50,000 JPEGs in 10 class folders) through
  * the built app in Chromium — intake, grouping, review, and a zip with every kept image — checking
- * that the tab survives with its main-thread heap sampled every few seconds, and that the zip
- * streams to disk and passes `unzip -t`. Hashes only by default (about 5 minutes here);
+ * that the tab survives with its main-thread heap sampled every few seconds and the renderer's
+ * resident memory (the page and all its workers: hash, embedding, clustering) sampled too, and
+ * that the zip streams to disk and passes `unzip -t`. Hashes only by default (about 5 minutes here);
  * LOAD_MODE=semantic runs the embedding and per-class clustering at keep 0.9 too (about 45
  * minutes on 2 cores with wasm), which is where the 45,000 kept images come from.
  */
@@ -13,6 +14,7 @@ import type { Manifest } from '../../src/core/manifest.ts';
 import { launchBrowser, waitForRunState } from '../support/browser.ts';
 import { downloadVia, readZipEntry, unzipList, unzipTest } from '../support/download.ts';
 import { extractCifar, removeTempDirs, tempDir } from '../support/fixtures.ts';
+import { watchChromiumMemory } from '../support/process-memory.ts';
 
 afterAll(removeTempDirs);
 
@@ -35,6 +37,7 @@ test('50,000 CIFAR-10 images run to done, the heap stays bounded, and the zip of
     };
     const query = SEMANTIC ? 'mode=semantic&keep=0.9&backend=wasm&images=1' : 'embeddings=0&images=1';
     await page.goto(`${harness.origin}/?${query}`);
+    const memory = watchChromiumMemory(harness.userDataDir, 1000);
     const t0 = performance.now();
     await page.locator('[data-testid=folder-input]').setInputFiles(path.join(root, 'train'));
     const sampler = setInterval(() => {
@@ -49,6 +52,13 @@ test('50,000 CIFAR-10 images run to done, the heap stays bounded, and the zip of
     expect(state).toBe('done');
     const runSeconds = (performance.now() - t0) / 1000;
     samples.push({ t: runSeconds, heap: await heap() });
+    const resident = await memory.stop();
+    const stage = async (name: string) => {
+      const bar = page.locator(`[data-testid=stage-${name}]`);
+      if ((await bar.count()) === 0) return null;
+      return { ms: Number(await bar.getAttribute('data-ms')), workers: Number(await bar.getAttribute('data-workers')) };
+    };
+    const stages = { hash: await stage('hash'), embed: await stage('embed'), group: await stage('group') };
 
     const dir = await tempDir();
     const zip = await downloadVia(page, '[data-testid=export-zip]', dir, 1_800_000);
@@ -71,9 +81,14 @@ test('50,000 CIFAR-10 images run to done, the heap stays bounded, and the zip of
         zipMB: Math.round((await stat(zip)).size / 2 ** 20),
         heapMB: samples.map((s) => [Math.round(s.t), Math.round(s.heap / 2 ** 20)]),
         peakHeapMB: Math.round(peak / 2 ** 20),
+        rendererPeakMB: Math.round(resident.largest / 2 ** 20),
+        chromiumPeakMB: Math.round(resident.total / 2 ** 20),
+        stages,
       }),
     );
     expect(peak).toBeLessThan(HEAP_LIMIT);
+    // Every JS heap of the tab (page and workers) lives in the renderer, so its resident size bounds them all.
+    expect(resident.largest).toBeLessThan(HEAP_LIMIT);
     expect(harness.pageErrors).toEqual([]);
     expect(harness.offOrigin).toEqual([]);
   } finally {

@@ -75,6 +75,8 @@ class EmbedWorker {
 const startEmbedWorker = (name: string) => new Worker(new URL('./embed.worker.ts', import.meta.url), { type: 'module', name });
 
 const hardwareCores = () => globalThis.navigator?.hardwareConcurrency || 1;
+/** Chromium's rough figure for the machine's memory (GiB); undefined where the browser does not say. */
+const deviceMemory = () => (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
 
 /** Workers started in one call to replace dead ones, beyond which the call gives up. */
 const MAX_REPLACEMENTS = 4;
@@ -98,11 +100,13 @@ export class EmbeddingClient {
 
   private readonly createWorker: (name: string) => Worker;
   private readonly cores: () => number;
+  private readonly memoryGiB: () => number | undefined;
 
-  /** The thread boundary and the core count, which tests in Node hand in. */
-  constructor(options: { createWorker?: (name: string) => Worker; cores?: number } = {}) {
+  /** The thread boundary, the core count and the memory, which tests in Node hand in. */
+  constructor(options: { createWorker?: (name: string) => Worker; cores?: number; memoryGiB?: number } = {}) {
     this.createWorker = options.createWorker ?? startEmbedWorker;
     this.cores = options.cores === undefined ? hardwareCores : () => options.cores!;
+    this.memoryGiB = options.memoryGiB === undefined ? deviceMemory : () => options.memoryGiB;
   }
 
   private spawn(): EmbedWorker {
@@ -164,7 +168,7 @@ export class EmbeddingClient {
       const found = new Set(stored.found);
       const missing = contents.order.filter((sha256) => !found.has(sha256));
       const queue: Job[] = chunks(missing, CHUNK).map((list) => ({ contents: list, alone: false }));
-      const wanted = Math.max(1, Math.min(options.maxWorkers ?? Infinity, embedWorkerCount(info.backend, missing.length, this.cores())));
+      const wanted = Math.max(1, Math.min(options.maxWorkers ?? Infinity, embedWorkerCount(info.backend, missing.length, this.cores(), this.memoryGiB())));
       let lastCrash: unknown = null;
 
       const drain = async (worker: EmbedWorker): Promise<void> => {

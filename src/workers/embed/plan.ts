@@ -16,10 +16,19 @@ export const MIN_IMAGES_PER_WORKER = 48;
 /** Images per call to one worker: small enough that workers finish close together. */
 export const CHUNK = 32;
 
-export function embedWorkerCount(backend: string, toEmbed: number, cores: number): number {
+/**
+ * Each wasm worker holds its own model and a wasm memory that never shrinks: ~150 MB more for the
+ * renderer per worker at 224 px, model batch 4 (bench/semantic-run: 426 → 572 MB peak with a
+ * second). One worker per 2 GB of `navigator.deviceMemory` (which Chromium reports as 0.25–8)
+ * keeps a small laptop on one or two.
+ */
+export const GIB_PER_WORKER = 2;
+
+export function embedWorkerCount(backend: string, toEmbed: number, cores: number, memoryGiB?: number): number {
   if (backend !== 'wasm' && backend !== 'cpu') return 1;
   const byWork = Math.floor(toEmbed / MIN_IMAGES_PER_WORKER);
-  return Math.max(1, Math.min(MAX_EMBED_WORKERS, Math.floor(cores) || 1, byWork));
+  const byMemory = memoryGiB && memoryGiB > 0 ? Math.floor(memoryGiB / GIB_PER_WORKER) : Infinity;
+  return Math.max(1, Math.min(MAX_EMBED_WORKERS, Math.floor(cores) || 1, byWork, byMemory));
 }
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunks, distinctContents, embedWorkerCount, MAX_EMBED_WORKERS, MIN_IMAGES_PER_WORKER } from '../../../src/workers/embed/plan.ts';
+import { chunks, distinctContents, embedWorkerCount, GIB_PER_WORKER, MAX_EMBED_WORKERS, MIN_IMAGES_PER_WORKER } from '../../../src/workers/embed/plan.ts';
 
 describe('embedWorkerCount', () => {
   it('gives a GPU backend one worker however much there is to do', () => {
@@ -20,6 +20,17 @@ describe('embedWorkerCount', () => {
     );
     expect(embedWorkerCount('wasm', 2000, 2)).toBe(2);
     expect(embedWorkerCount('wasm', MIN_IMAGES_PER_WORKER * 2 - 1, 8)).toBe(1);
+  });
+
+  it('one worker per GIB_PER_WORKER of device memory, at least one; no figure, no limit', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(0.25, 0.5, 1, 2, 4, 8), fc.integer({ min: 1, max: 64 }), (memory, cores) => {
+        const k = embedWorkerCount('wasm', 1_000_000, cores, memory);
+        expect(k).toBe(Math.max(1, Math.min(MAX_EMBED_WORKERS, cores, Math.floor(memory / GIB_PER_WORKER))));
+        expect(embedWorkerCount('wasm', 1_000_000, cores, undefined)).toBe(Math.min(MAX_EMBED_WORKERS, cores));
+      }),
+    );
+    expect(embedWorkerCount('wasm', 10_000, 8, 4)).toBe(2);
   });
 });
 
