@@ -42,7 +42,8 @@ export function toInputTensor(entry: EmbedSpec, pixels: readonly Pixels[]): tf.T
 /**
  * Embeds a batch of images (each `inputSize`×`inputSize` RGBA) with a loaded graph model.
  * Returns a row-major Float32Array of `pixels.length × entry.dim` values: row i is image i's
- * embedding, un-normalised. Batches of 16–32 use the backends well; the caller chunks.
+ * embedding, un-normalised. The caller chunks: GPU backends do well with 16–32 a call; on wasm the
+ * batch hardly changes the time per image but grows the memory (docs/neardup-embeddings.md).
  */
 export async function embedBatch(model: tf.GraphModel, entry: EmbedSpec, pixels: readonly Pixels[]): Promise<Float32Array> {
   if (pixels.length === 0) return new Float32Array(0);
