@@ -78,6 +78,9 @@ const hardwareCores = () => globalThis.navigator?.hardwareConcurrency || 1;
 /** Chromium's rough figure for the machine's memory (GiB); undefined where the browser does not say. */
 const deviceMemory = () => (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
 
+/** Contents per store lookup: bounds the copy in flight (2,048 × 1,792 floats = 15 MB). */
+const LOOKUP_SLICE = 2048;
+
 /** Workers started in one call to replace dead ones, beyond which the call gives up. */
 const MAX_REPLACEMENTS = 4;
 
@@ -157,15 +160,20 @@ export class EmbeddingClient {
       const rowsOf = (sha256: string) => contents.rows.get(sha256)!;
       const rowCount = (list: readonly string[]) => list.reduce((sum, sha256) => sum + rowsOf(sha256).length, 0);
 
-      const stored = await settle(primary, primary.remote.lookup(contents.order, modelKey));
-      stored.found.forEach((sha256, k) => {
-        const vector = stored.vectors.subarray(k * dim, (k + 1) * dim);
-        for (const row of rowsOf(sha256)) vectors.set(vector, row * dim);
-      });
-      progress.done = progress.cached = rowCount(stored.found);
-      report();
+      // In slices: 50,000 stored vectors at once would be a second copy of the 358 MB result.
+      const found = new Set<string>();
+      for (const slice of chunks(contents.order, LOOKUP_SLICE)) {
+        const stored = await settle(primary, primary.remote.lookup(slice, modelKey));
+        stored.found.forEach((sha256, k) => {
+          const vector = stored.vectors.subarray(k * dim, (k + 1) * dim);
+          for (const row of rowsOf(sha256)) vectors.set(vector, row * dim);
+          found.add(sha256);
+        });
+        progress.done = progress.cached = progress.cached + rowCount(stored.found);
+        report();
+      }
+      if (contents.order.length === 0) report();
 
-      const found = new Set(stored.found);
       const missing = contents.order.filter((sha256) => !found.has(sha256));
       const queue: Job[] = chunks(missing, CHUNK).map((list) => ({ contents: list, alone: false }));
       const wanted = Math.max(1, Math.min(options.maxWorkers ?? Infinity, embedWorkerCount(info.backend, missing.length, this.cores(), this.memoryGiB())));

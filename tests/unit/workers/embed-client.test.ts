@@ -20,6 +20,8 @@ class FakeEmbedWorker extends EventTarget {
   static started = 0;
   static crashed = 0;
   static alive = new Set<FakeEmbedWorker>();
+  /** Contents asked for per lookup call. */
+  static lookups: number[] = [];
   private readonly port: MessagePort;
 
   constructor() {
@@ -41,6 +43,7 @@ class FakeEmbedWorker extends EventTarget {
         return info();
       },
       async lookup(sha256s) {
+        FakeEmbedWorker.lookups.push(sha256s.length);
         const found = sha256s.filter((s) => FakeEmbedWorker.store.has(s));
         const vectors = new Float32Array(found.length * DIM);
         found.forEach((s, k) => vectors.set(FakeEmbedWorker.store.get(s)!, k * DIM));
@@ -88,6 +91,7 @@ afterEach(() => {
   FakeEmbedWorker.started = 0;
   FakeEmbedWorker.crashed = 0;
   FakeEmbedWorker.alive.clear();
+  FakeEmbedWorker.lookups = [];
 });
 
 const client = (cores: number) => new EmbeddingClient({ createWorker: () => new FakeEmbedWorker() as unknown as Worker, cores });
@@ -137,6 +141,25 @@ describe('EmbeddingClient', () => {
     expect(FakeEmbedWorker.started).toBe(4);
     c.dispose();
     expect(FakeEmbedWorker.alive.size).toBe(0);
+  });
+
+  it('asks the store in slices, so stored vectors never arrive all at once, and fills every row from them', async () => {
+    const list = files(5000, 5000);
+    for (let i = 0; i < 5000; i += 2) FakeEmbedWorker.store.set(`sha-c${i}`, vectorOf(`c${i}`));
+    const { result, seen } = await embed(client(2), list);
+    expect(FakeEmbedWorker.lookups.reduce((a, b) => a + b, 0)).toBe(5000);
+    expect(FakeEmbedWorker.lookups.length).toBeGreaterThan(1);
+    expect(Math.max(...FakeEmbedWorker.lookups)).toBeLessThanOrEqual(2048);
+    expect(result.cached).toBe(2500);
+    expect(FakeEmbedWorker.embedded.length).toBe(2500);
+    list.forEach((f, i) => expect([...result.vectors.subarray(i * DIM, (i + 1) * DIM)]).toEqual([...vectorOf(f.text)]));
+    expect(seen.at(-1)).toMatchObject({ done: 5000, cached: 2500 });
+  });
+
+  it('an empty list reports once and embeds nothing', async () => {
+    const { result, seen } = await embed(client(2), []);
+    expect(result.vectors.length).toBe(0);
+    expect(seen).toEqual([{ done: 0, total: 0, cached: 0, workers: 1 }]);
   });
 
   it('keeps one worker on a GPU backend, when capped, and when there is too little to share', async () => {
