@@ -28,7 +28,7 @@ export interface EmbedderInfo {
   loadMs: number;
 }
 
-/** Files per model call and per store write: a cancel or reload loses at most one batch of work. */
+/** Files per store write (and per model call on a GPU): a cancel or reload loses at most one batch of work. */
 const BATCH = 16;
 
 /**
@@ -37,8 +37,8 @@ const BATCH = 16;
  * memory never shrinks once grown: with one worker per core that is paid once per core.
  * GPU backends gain from bigger dispatches.
  */
-const modelBatch = (backend: string) => (backend === 'wasm' || backend === 'cpu' ? WASM_MODEL_BATCH : BATCH);
 const WASM_MODEL_BATCH = 4;
+const modelBatch = (backend: string) => (backend === 'wasm' || backend === 'cpu' ? WASM_MODEL_BATCH : BATCH);
 
 /** User models are kept in the feature store under ids with this prefix, not in the registry. */
 const USER_MODEL_PREFIX = 'user-';
