@@ -301,6 +301,9 @@ export class Session {
       onProgress: (p) => (this.embedProgress = { done: p.done, total: p.total, cached: p.cached, startedAt, workers: p.workers }),
       maxWorkers: EMBED_WORKERS_CAP,
     });
+    // The worker's wasm memory (model and activations, a few hundred MB) would otherwise sit through
+    // the clustering; the next run that needs the model loads it again in about a second.
+    this.embedder.dispose();
     this.embedderInfo = answer.info;
     this.embedProgress = { done: files.length, total: files.length, cached: answer.cached, startedAt, finishedAt: performance.now(), workers: answer.workers };
     this.embeddings = runEmbeddings(ids, answer, answer.info);
