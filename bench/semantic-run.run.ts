@@ -94,14 +94,17 @@ test.runIf(wanted('semantic'))('semantic-2x1000', async () => {
 
   // Software GPU backends on a slice (SwiftShader takes seconds per image); same page, same flow.
   // SEMANTIC_GPU_SLICE=0 leaves them out.
-  const slice = GPU_SLICE > 0 ? await cifarClasses(GPU_SLICE / 2) : null;
-  const wasmSlice = slice ? await semanticRun(slice, 'wasm') : null;
-  if (wasmSlice) results.push({ name: `semantic-slice${GPU_SLICE}-wasm`, ...wasmSlice });
-  const perBackend: Record<string, number> = wasmSlice ? { wasm: wasmSlice.embedPerSecond } : {};
-  for (const backend of slice && wasmSlice ? ['webgl', 'webgpu'] : []) {
-    const r = await semanticRun(slice!, backend);
-    results.push({ name: `semantic-slice${GPU_SLICE}-${backend}`, ...r, ratioToWasm: r.embedPerSecond / wasmSlice!.embedPerSecond });
-    perBackend[r.backend ?? backend] = r.embedPerSecond;
+  const perBackend: Record<string, number> = {};
+  if (GPU_SLICE > 0) {
+    const slice = await cifarClasses(GPU_SLICE / 2);
+    const wasmSlice = await semanticRun(slice, 'wasm');
+    results.push({ name: `semantic-slice${GPU_SLICE}-wasm`, ...wasmSlice });
+    perBackend.wasm = wasmSlice.embedPerSecond;
+    for (const backend of ['webgl', 'webgpu']) {
+      const r = await semanticRun(slice, backend);
+      results.push({ name: `semantic-slice${GPU_SLICE}-${backend}`, ...r, ratioToWasm: r.embedPerSecond / wasmSlice.embedPerSecond });
+      perBackend[r.backend ?? backend] = r.embedPerSecond;
+    }
   }
   // The issue's `embed` row: the default model's images/s on wasm over 2,000 images, against one
   // worker in the same run (no other tool runs the same model here); the software-GPU slice figures ride along.
