@@ -1,10 +1,13 @@
 /**
  * The embeddings of one run, as the page keeps them: raw vectors (what the export writes) and the
- * mean-centred copy the grouping uses. Raw cosine between CNN features sits in a narrow band near
- * 1 for any two photos; subtracting the run's mean embedding spreads it out, so one similarity bar
- * or distance cut means roughly the same on different datasets (docs/neardup-embeddings.md).
+ * mean the grouping subtracts. Raw cosine between CNN features sits in a narrow band near 1 for
+ * any two photos; subtracting the run's mean embedding spreads it out, so one similarity bar or
+ * distance cut means roughly the same on different datasets (docs/neardup-embeddings.md).
+ *
+ * Centred rows are made when a worker needs them (and handed over), not kept beside the raw ones:
+ * at 50,000 images × 1,792 dimensions each copy is 358 MB of the tab.
  */
-import { centreRows, meanRow, type SemanticClassInput } from '../../core/semantic.ts';
+import { meanRow, type SemanticClassInput } from '../../core/semantic.ts';
 import { referenceMean, shrunkMean } from '../../ml/reference-means/index.ts';
 import type { EmbedderInfo } from '../../workers/embed/client.ts';
 
@@ -14,7 +17,8 @@ export interface RunEmbeddings {
   /** File ids that have a vector, in row order. */
   ids: number[];
   raw: Float32Array;
-  centred: Float32Array;
+  /** What centredRows subtracts; null when the run stays raw (centredOn null). */
+  mean: Float64Array | null;
   rowOf: Map<number, number>;
   /** File ids the model could not read (they are kept, outside any embedding group). */
   failed: number[];
@@ -51,14 +55,30 @@ export function runEmbeddings(
   const reference = referenceMean(info.modelId);
   const useReference = reference !== null && reference.length === dim;
   const centredOn = useReference ? 'own+reference' : kept.length >= MIN_TO_CENTRE ? 'own' : null;
-  const own = meanRow(raw, kept.length, dim);
-  const centred = centredOn === null ? raw.slice() : centreRows(raw, kept.length, dim, shrunkMean(own, kept.length, useReference ? reference : null));
-  return { info, dim, ids: kept, raw, centred, rowOf: new Map(kept.map((id, row) => [id, row])), failed, centredOn };
+  const mean = centredOn === null ? null : shrunkMean(meanRow(raw, kept.length, dim), kept.length, useReference ? reference : null);
+  return { info, dim, ids: kept, raw, mean, rowOf: new Map(kept.map((id, row) => [id, row])), failed, centredOn };
 }
 
 export const isCentred = (e: RunEmbeddings): boolean => e.centredOn !== null;
 
-/** One clustering input per class label, rows copied (the copies are transferred to the worker). */
+/**
+ * The grouping's rows (raw minus the mean, rounded to float32 as core/semantic's centreRows rounds
+ * them) of these embedding rows, all of them by default: a new array, the caller's to hand over.
+ */
+export function centredRows(e: RunEmbeddings, rows?: readonly number[]): Float32Array {
+  const { dim, raw, mean } = e;
+  const count = rows ? rows.length : e.ids.length;
+  const out = new Float32Array(count * dim);
+  for (let k = 0; k < count; k++) {
+    const from = (rows ? rows[k] : k) * dim;
+    const to = k * dim;
+    if (mean === null) out.set(raw.subarray(from, from + dim), to);
+    else for (let q = 0; q < dim; q++) out[to + q] = raw[from + q] - mean[q];
+  }
+  return out;
+}
+
+/** One clustering input per class label, rows new (they are transferred to the worker). */
 export function classInputs(e: RunEmbeddings, labelOf: (id: number) => string): SemanticClassInput[] {
   const byLabel = new Map<string, number[]>();
   for (const id of e.ids) {
@@ -67,14 +87,8 @@ export function classInputs(e: RunEmbeddings, labelOf: (id: number) => string): 
     if (!list) byLabel.set(label, (list = []));
     list.push(id);
   }
-  return [...byLabel].map(([label, ids]) => {
-    const vectors = new Float32Array(ids.length * e.dim);
-    ids.forEach((id, k) => vectors.set(row(e.centred, e.rowOf.get(id)!, e.dim), k * e.dim));
-    return { label, ids, vectors };
-  });
+  return [...byLabel].map(([label, ids]) => ({ label, ids, vectors: centredRows(e, ids.map((id) => e.rowOf.get(id)!)) }));
 }
-
-const row = (m: Float32Array, r: number, dim: number) => m.subarray(r * dim, (r + 1) * dim);
 
 /** 1 − cos of two files' centred embeddings; null if either has none. For keeper overrides. */
 export function cosineDistanceBetween(e: RunEmbeddings): (a: number, b: number) => number | null {
@@ -82,8 +96,7 @@ export function cosineDistanceBetween(e: RunEmbeddings): (a: number, b: number) 
     const ra = e.rowOf.get(a);
     const rb = e.rowOf.get(b);
     if (ra === undefined || rb === undefined) return null;
-    const x = row(e.centred, ra, e.dim);
-    const y = row(e.centred, rb, e.dim);
+    const [x, y] = [centredRows(e, [ra]), centredRows(e, [rb])];
     let dot = 0, nx = 0, ny = 0;
     for (let i = 0; i < e.dim; i++) {
       dot += x[i] * y[i];

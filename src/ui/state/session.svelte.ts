@@ -17,7 +17,7 @@ import { ClusteringClient } from '../../workers/cluster/client.ts';
 import { EmbeddingClient, type EmbedderInfo } from '../../workers/embed/client.ts';
 import type { FileAnalysis } from '../../workers/hash/analyse.ts';
 import { GroupingClient } from '../../workers/group/client.ts';
-import { classInputs, cosineDistanceBetween, runEmbeddings, type RunEmbeddings } from './run-embeddings.ts';
+import { centredRows, classInputs, cosineDistanceBetween, runEmbeddings, type RunEmbeddings } from './run-embeddings.ts';
 import { throttled } from './throttle.ts';
 import { revokeThumbUrls } from './thumbs.ts';
 
@@ -348,7 +348,7 @@ export class Session {
 
   private async loadGrouper(embeddings: RunEmbeddings | null): Promise<number> {
     const count = await this.grouper.load(this.files, this.pending);
-    if (embeddings) await this.grouper.setEmbeddings({ ids: embeddings.ids, vectors: embeddings.centred, dim: embeddings.dim });
+    if (embeddings) await this.grouper.setEmbeddings({ ids: embeddings.ids, vectors: centredRows(embeddings), dim: embeddings.dim });
     this.grouperLoaded = true;
     return count;
   }

@@ -1,4 +1,4 @@
-import { wrap, type Remote } from 'comlink';
+import { transfer, wrap, type Remote } from 'comlink';
 import type { Group, GroupItem } from '../../core/groups.ts';
 import type { Settings } from '../../core/settings.ts';
 import type { IntakeFile } from '../../io/intake/collect.ts';
@@ -7,6 +7,15 @@ import type { SimilarPairArrays } from '../../ml/similar-pairs-tf.ts';
 import type { FileAnalysis } from '../hash/analyse.ts';
 import { embeddedRows, MAX_SIMILAR_PAIRS, searchFloor, TFJS_PAIRS_FROM } from './embedding-pairs.ts';
 import type { GroupWorkerApi } from './group.worker.ts';
+
+/**
+ * The worker's own copy, moved rather than cloned: this client keeps the original to send again
+ * to a worker that replaces a crashed one, and a clone would briefly make a third.
+ */
+function ownCopy(embeddings: { ids: number[]; vectors: Float32Array; dim: number }) {
+  const vectors = embeddings.vectors.slice();
+  return transfer({ ...embeddings, vectors }, [vectors.buffer]);
+}
 
 export interface Grouping {
   groups: Group[];
@@ -81,7 +90,7 @@ export class GroupingClient {
       this.remote = wrap<GroupWorkerApi>(this.worker);
       void this.remote.load(this.items);
       // A fresh worker (after a cancel) gets a copy: the client keeps its own for the next restart.
-      if (this.embeddings) void this.remote.setEmbeddings({ ...this.embeddings, vectors: this.embeddings.vectors.slice() });
+      if (this.embeddings) void this.remote.setEmbeddings(ownCopy(this.embeddings));
       if (this.embeddings && this.found) void this.remote.setSimilarPairs(copyPairs(this.found));
     }
     return this.remote;
@@ -106,7 +115,7 @@ export class GroupingClient {
       if (this.remote) await this.remote.load(this.items);
       return;
     }
-    if (this.remote) await this.remote.setEmbeddings({ ...embeddings, vectors: embeddings.vectors.slice() });
+    if (this.remote) await this.remote.setEmbeddings(ownCopy(embeddings));
     else this.api(); // a fresh worker is sent them as it starts
   }
 

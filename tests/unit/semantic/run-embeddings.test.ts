@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { referenceMean, SHRINK_K, shrunkMean } from '../../../src/ml/reference-means/index.ts';
-import { classInputs, cosineDistanceBetween, MIN_TO_CENTRE, runEmbeddings } from '../../../src/ui/state/run-embeddings.ts';
+import { centreRows } from '../../../src/core/semantic.ts';
+import { centredRows, classInputs, cosineDistanceBetween, MIN_TO_CENTRE, runEmbeddings } from '../../../src/ui/state/run-embeddings.ts';
 import type { EmbedderInfo } from '../../../src/workers/embed/client.ts';
 
 const info = (modelId: string, dim: number): EmbedderInfo => ({
@@ -61,7 +62,9 @@ describe('runEmbeddings', () => {
     expect(e.rowOf.get(12)).toBe(1);
     // A user's model below MIN_TO_CENTRE files is left raw.
     expect(e.centredOn).toBeNull();
-    expect(Array.from(e.centred)).toEqual(Array.from(e.raw));
+    expect(e.mean).toBeNull();
+    expect(Array.from(centredRows(e))).toEqual(Array.from(e.raw));
+    expect(centredRows(e).buffer).not.toBe(e.raw.buffer);
     expect(cosineDistanceBetween(e)(10, 12)).toBeCloseTo(1, 12);
     expect(cosineDistanceBetween(e)(10, 11)).toBeNull();
   });
@@ -72,9 +75,10 @@ describe('runEmbeddings', () => {
     const vectors = Float32Array.from({ length: n * dim }, (_, i) => ((i * 7919) % 13) + 1);
     const e = runEmbeddings(Array.from({ length: n }, (_, i) => i), { vectors, dim, failed: [] }, info('user-x', dim));
     expect(e.centredOn).toBe('own');
+    const centred = centredRows(e);
     for (let q = 0; q < dim; q++) {
       let s = 0;
-      for (let i = 0; i < n; i++) s += e.centred[i * dim + q];
+      for (let i = 0; i < n; i++) s += centred[i * dim + q];
       expect(Math.abs(s)).toBeLessThan(1e-3);
     }
   });
@@ -89,7 +93,8 @@ describe('runEmbeddings', () => {
     vectors.set(b, dim);
     const e = runEmbeddings([0, 1], { vectors, dim, failed: [] }, info('mobilenetv2-mid', dim));
     expect(e.centredOn).toBe('own+reference');
-    expect(cos(e.centred.subarray(0, dim), e.centred.subarray(dim))).toBeGreaterThan(0.9);
+    const centred = centredRows(e);
+    expect(cos(centred.subarray(0, dim), centred.subarray(dim))).toBeGreaterThan(0.9);
   });
 
   it('classInputs gives each label its own rows, copied', () => {
@@ -99,6 +104,32 @@ describe('runEmbeddings', () => {
     const classes = classInputs(e, (id) => (id === 1 ? 'b' : 'a'));
     expect(classes.map((c) => [c.label, c.ids])).toEqual([['a', [0, 2]], ['b', [1]]]);
     expect(Array.from(classes[0].vectors)).toEqual([1, 2, 5, 6]);
-    expect(classes[0].vectors.buffer).not.toBe(e.centred.buffer);
+    expect(classes[0].vectors.buffer).not.toBe(e.raw.buffer);
+  });
+
+  it('rows made on demand are bit for bit the centred copy core/semantic makes of all rows, in any order and subset', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: MIN_TO_CENTRE, max: MIN_TO_CENTRE + 12 }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        (dim, n, seed) => {
+          let x = seed;
+          const next = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32) * 20 - 3;
+          const vectors = Float32Array.from({ length: n * dim }, next);
+          const e = runEmbeddings(Array.from({ length: n }, (_, i) => 100 + i), { vectors, dim, failed: [] }, info('user-x', dim));
+          const whole = centreRows(e.raw, n, dim, e.mean!);
+          expect(centredRows(e)).toEqual(whole);
+          const rows = Array.from({ length: n }, (_, i) => (i * 7 + seed) % n).filter((_, i) => i % 3 !== 1);
+          const some = centredRows(e, rows);
+          rows.forEach((r, k) => expect(some.subarray(k * dim, (k + 1) * dim)).toEqual(whole.subarray(r * dim, (r + 1) * dim)));
+          // The keeper-override distance sees the same rows the clustering does.
+          const d = cosineDistanceBetween(e)(100, 101)!;
+          const a = whole.subarray(0, dim);
+          const b = whole.subarray(dim, 2 * dim);
+          expect(d).toBeCloseTo(1 - Math.max(-1, Math.min(1, cos(a, b))), 12);
+        },
+      ),
+    );
   });
 });
