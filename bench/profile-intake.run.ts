@@ -10,11 +10,11 @@
  * and the main thread's per-file metadata calls on CIFAR-10 were found. Only run when named: it is
  * a diagnosis, not a benchmark row.
  */
-import type { CDPSession } from 'playwright-core';
 import { afterAll, expect, test } from 'vitest';
 import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
 import { NEARDUP_IMAGES, removeTempDirs } from '../tests/support/fixtures.ts';
 import { cifarTrain10k } from './support/cifar.ts';
+import { workerChannel } from './support/cdp-workers.ts';
 
 const named = (process.env.BENCH_ONLY ?? '').split(',').includes('profile-intake');
 const TOP = 40;
@@ -25,26 +25,6 @@ interface Profile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
   samples: number[];
   timeDeltas: number[];
-}
-
-/**
- * Workers are reached through the page's session with the older, non-flattened protocol
- * (Target.sendMessageToTarget), since Playwright's CDPSession cannot address child sessions.
- */
-function workerChannel(client: CDPSession) {
-  let nextId = 1;
-  const waiting = new Map<number, (result: unknown) => void>();
-  client.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
-    const message = JSON.parse(event.message) as { id?: number; result?: unknown; error?: unknown };
-    if (message.id !== undefined) waiting.get(message.id)?.(message.result ?? message.error);
-    if (message.id !== undefined) waiting.delete(message.id);
-  });
-  return (sessionId: string, method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      const id = nextId++;
-      waiting.set(id, resolve);
-      void client.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) });
-    });
 }
 
 function addSelfTimes(into: Map<string, number>, profile: Profile, prefix: string): void {

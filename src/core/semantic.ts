@@ -10,7 +10,8 @@
  * holds for the reported numbers too, not just up to rounding.
  */
 import { ClusterCancelledError } from './cluster/progress.ts';
-import { clusterClass, keepCount, type ClassClustering, type ClusterCut, type ClusterStage } from './cluster/index.ts';
+import { clusterClass, condensedSize, cosineDistancesNormalized, keepCount, normalizeRows, type ClassClustering, type ClusterCut, type ClusterStage } from './cluster/index.ts';
+import { Scratch } from './cluster/scratch.ts';
 import type { Group } from './groups.ts';
 
 export interface SemanticClassInput {
@@ -162,9 +163,21 @@ export function clusterClasses(
 ): SemanticModel {
   const plan = planClasses(classes, d, options);
   const out: SemanticClassModel[] = [];
+  // One class's matrix is alive at a time: every class reuses the same working arrays.
+  const scratch = new Scratch();
   for (const c of classes) {
     const step = plan.begin(c);
-    out.push(step.finish(step.n > 1 ? clusterClass(c.vectors, step.n, d, step.clusterOptions) : null));
+    let clustering: ClassClustering | null = null;
+    if (step.n > 1) {
+      const { shouldStop, onProgress } = step.clusterOptions;
+      const D = cosineDistancesNormalized(normalizeRows(c.vectors, step.n, d, scratch.float64('unit rows', step.n * d)), step.n, d, {
+        shouldStop,
+        onProgress: onProgress && ((done, total) => onProgress(done, total, 'distances')),
+        out: scratch.float64('distances', condensedSize(step.n)),
+      });
+      clustering = clusterClass(c.vectors, step.n, d, { ...step.clusterOptions, distances: D });
+    }
+    out.push(step.finish(clustering));
   }
   return { dim: d, classes: out };
 }

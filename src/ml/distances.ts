@@ -18,6 +18,7 @@
  */
 import { condensedRowStart, condensedSize, normalizeRows } from '../core/cluster/cosine.ts';
 import { mergesAtOrBelow } from '../core/cluster/cut.ts';
+import { Scratch } from '../core/cluster/scratch.ts';
 import { ClusterCancelledError, type ProgressOptions } from '../core/cluster/progress.ts';
 import { shareBlocks, type ProductHelperStarter } from './product-blocks.ts';
 import { clusterClassesWith, type ClusterClassesOptions, type SemanticClassInput, type SemanticModel } from '../core/semantic.ts';
@@ -43,6 +44,11 @@ export interface TfDistanceOptions extends ProgressOptions {
   helpers?: ProductHelperStarter;
   /** Told how the blocks were shared once the products are done. */
   onShared?: (shared: SharedBlocks) => void;
+  /**
+   * Where the unit rows and the matrix are made (core/cluster/scratch.ts): the result is then a
+   * view that the next call with the same scratch overwrites. Default: fresh arrays.
+   */
+  scratch?: Scratch;
 }
 
 export interface SharedBlocks {
@@ -121,7 +127,8 @@ export async function cosineDistancesTf(
   options: TfDistanceOptions = {},
 ): Promise<Float64Array> {
   if (X.length !== n * d) throw new RangeError(`cosineDistancesTf: ${X.length} values, expected ${n}×${d}`);
-  const D = new Float64Array(condensedSize(n));
+  const scratch = options.scratch ?? new Scratch();
+  const D = scratch.float64('distances', condensedSize(n));
   const { shouldStop, onProgress, onRefined } = options;
   if (n < 2 || d === 0) {
     // Nothing to multiply: no pair, or zero vectors, which cosine.ts puts at distance 1.
@@ -135,8 +142,9 @@ export async function cosineDistancesTf(
   // Normalising in float64 before the rounding to float32 keeps a row's norm within one float32
   // rounding of 1, so the diagonal blocks stay near 0 (the float32 norm of a float32 row would
   // not); the float64 rows are kept for the refinement.
-  const U64 = normalizeRows(X, n, d);
-  const U = new Float32Array(U64);
+  const U64 = normalizeRows(X, n, d, scratch.float64('unit rows', n * d));
+  const U = scratch.float32('unit rows f32', n * d);
+  U.set(U64);
   let done = 0;
   const store = (s: number, e: number, sims: Float32Array) => {
     const w = n - s;
@@ -270,6 +278,8 @@ export async function clusterClassesTf(
   const { blockRows, refinePairs, helpers, onShared, ...rest } = options;
   const exactBelow = new Map<Float32Array, number>();
   let distancesMs = 0;
+  // One class's matrix is alive at a time (the linkage consumes it before the next class starts).
+  const scratch = new Scratch();
   const model = await clusterClassesWith(
     classes,
     d,
@@ -281,6 +291,7 @@ export async function clusterClassesTf(
         refinePairs,
         helpers,
         onShared,
+        scratch,
         onRefined: (range) => exactBelow.set(vectors, range.exactBelow),
       });
       distancesMs += performance.now() - started;

@@ -35,11 +35,13 @@ export function condensedIndex(n: number, i: number, j: number): number {
 
 /**
  * Rows scaled to unit L2 norm, in float64 (x / ‖x‖ as sklearn's `normalize` does; zero rows stay
- * zero). Throws on NaN or ±Infinity, which would otherwise poison every comparison downstream.
+ * zero), into `out` if given (every element written). Throws on NaN or ±Infinity, which would
+ * otherwise poison every comparison downstream.
  */
-export function normalizeRows(X: ArrayLike<number>, n: number, d: number): Float64Array {
+export function normalizeRows(X: ArrayLike<number>, n: number, d: number, out?: Float64Array): Float64Array {
   if (X.length !== n * d) throw new RangeError(`normalizeRows: ${X.length} values, expected ${n}×${d}`);
-  const U = new Float64Array(n * d);
+  if (out && out.length !== n * d) throw new RangeError(`normalizeRows: out has ${out.length} values, expected ${n}×${d}`);
+  const U = out ?? new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
     const o = i * d;
     let ss = 0;
@@ -82,15 +84,17 @@ export function cosineDistances(
 const JB = 128;
 const KB = 256;
 
-/** Distances from already-normalised rows U (see normalizeRows). */
+/** Distances from already-normalised rows U (see normalizeRows), into `out` if given. */
 export function cosineDistancesNormalized(
   U: Float64Array,
   n: number,
   d: number,
-  options: ProgressOptions = {},
+  options: ProgressOptions & { out?: Float64Array } = {},
 ): Float64Array {
   if (U.length !== n * d) throw new RangeError(`cosineDistances: ${U.length} values, expected ${n}×${d}`);
-  const D = new Float64Array(condensedSize(n));
+  if (options.out && options.out.length !== condensedSize(n)) throw new RangeError(`cosineDistances: out has ${options.out.length} values, expected ${condensedSize(n)}`);
+  // The k-blocks add into D, so it starts at zero.
+  const D = options.out ? options.out.fill(0) : new Float64Array(condensedSize(n));
   if (n < 2) return D;
   const { shouldStop, onProgress } = options;
   const total = condensedSize(n);

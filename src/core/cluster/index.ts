@@ -15,7 +15,7 @@ import { representatives } from './representatives.ts';
 export { ClusterCancelledError, type ProgressOptions } from './progress.ts';
 export { canonicalLabels, clusterCount, cutAtHeight, cutToK, heightWindow, mergesAtOrBelow } from './cut.ts';
 export { completeLinkage, mergeHeights } from './linkage.ts';
-export { condensedIndex, cosineDistance, cosineDistances, normalizeRows } from './cosine.ts';
+export { condensedIndex, condensedSize, cosineDistance, cosineDistances, cosineDistancesNormalized, normalizeRows } from './cosine.ts';
 export { representatives } from './representatives.ts';
 export { parseNpy, writeNpyFloat32, writeNpyFloat64, type NpyArray } from './npy.ts';
 

@@ -54,8 +54,10 @@ export function productHelperPool(count: number, override?: number): ProductHelp
   return {
     starter: (U, n, d) =>
       workers.slice(0, helperCount(n, d, override)).map(async ({ remote, failed }): Promise<ProductHelper> => {
-        // The rows are copied, not transferred: the cluster worker still needs them.
-        await Promise.race([remote.rows(U, n, d), failed]);
+        // The rows are copied, not transferred: the cluster worker still needs them. A view into
+        // a larger scratch array would be cloned with all of its buffer: send just the rows.
+        const rows = U.byteOffset === 0 && U.byteLength === U.buffer.byteLength ? U : U.slice();
+        await Promise.race([remote.rows(rows, n, d), failed]);
         // The pool outlives one matrix: the load's end closes it.
         return { block: (s, e) => Promise.race([remote.block(s, e), failed]), close: () => {} };
       }),

@@ -273,6 +273,21 @@ describe('clusterClassesTf', () => {
   });
 });
 
+describe('clusterClassesTf, working arrays', () => {
+  test('classes of mixed sizes, smaller after larger and back, each get the merge tree they get alone', async () => {
+    const d = 16;
+    const sizes = [40, 300, 7, 120, 2, 300];
+    let next = 0;
+    const classes = sizes.map((n, c) => ({ label: `c${c}`, ids: Array.from({ length: n }, () => next++), vectors: blobs(70 + c, n, d, 5) }));
+    const together = await clusterClassesTf(classes, d);
+    for (const [c, cls] of classes.entries()) {
+      const alone = await clusterClassesTf([cls], d);
+      expect(together.model.classes[c].clustering!.Z).toEqual(alone.model.classes[0].clustering!.Z);
+      expect(together.exactFromK[cls.label]).toBe(alone.exactFromK[cls.label]);
+    }
+  });
+});
+
 describe('clusterClassesWith', () => {
   const d = 24;
   const classes = () => [

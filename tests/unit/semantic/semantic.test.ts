@@ -195,13 +195,15 @@ describe('semanticCut', () => {
         const cuts: ({ keep: number } | { threshold: number })[] = [{ keep: f }, { threshold: t }];
         for (const options of cuts) {
           const cut = semanticCut(model, options);
-          for (const c of s.classes) {
+          for (const [index, c] of s.classes.entries()) {
             const n = c.ids.length;
             if (n < 2) {
               expect(cut.groups.some((g) => g.labels[0] === c.label)).toBe(false);
               continue;
             }
             const alone = clusterClass(c.vectors, n, s.d);
+            // Classes share working arrays (core/cluster/scratch.ts): none may see another's leftovers.
+            expect(model.classes[index].clustering!.Z).toEqual(alone.Z);
             const ref = 'keep' in options ? alone.cut(keepCount(n, options.keep)) : alone.cutAtHeight(options.threshold);
             const want: number[][] = [];
             for (let k = 0; k < ref.k; k++) {

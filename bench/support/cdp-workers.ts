@@ -1,0 +1,32 @@
+/**
+ * Dedicated workers over CDP from a page's session. Playwright's CDPSession cannot address child
+ * sessions, so the older, non-flattened protocol is used (Target.sendMessageToTarget).
+ */
+import type { CDPSession } from 'playwright-core';
+
+export type WorkerSend = (sessionId: string, method: string, params?: object) => Promise<unknown>;
+
+export function workerChannel(client: CDPSession): WorkerSend {
+  let nextId = 1;
+  const waiting = new Map<number, (result: unknown) => void>();
+  client.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
+    const message = JSON.parse(event.message) as { id?: number; result?: unknown; error?: unknown };
+    if (message.id === undefined) return;
+    waiting.get(message.id)?.(message.result ?? message.error);
+    waiting.delete(message.id);
+  });
+  client.on('Target.detachedFromTarget', () => {
+    // A worker that ended answers nothing more: settle what waits on it rather than hang.
+    for (const resolve of waiting.values()) resolve(undefined);
+    waiting.clear();
+  });
+  return (sessionId, method, params = {}) =>
+    new Promise<unknown>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      client.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(() => {
+        waiting.delete(id);
+        resolve(undefined);
+      });
+    });
+}
