@@ -11,6 +11,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
+import { dropFolder } from '../tests/support/drop.ts';
 import { NEARDUP_IMAGES, removeTempDirs, tempDir } from '../tests/support/fixtures.ts';
 import { writeLargePhotos } from '../tests/support/large-photos.ts';
 import { cifarTrain10k } from './support/cifar.ts';
@@ -27,8 +28,14 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
+/**
+ * How the folder reaches the page: picked in the folder dialog (<input webkitdirectory>), or
+ * dropped from a file manager (directory entries, walked by the page).
+ */
+type Via = 'input' | 'drop';
+
 /** Seconds from choosing the folder to `done`, in one browser profile: first run, then cached. */
-async function timeApp(dir: string): Promise<{ first: number; cached: number; files: number }> {
+async function timeApp(dir: string, via: Via = 'input'): Promise<{ first: number; cached: number; files: number }> {
   const harness = await launchBrowser();
   try {
     const times: number[] = [];
@@ -36,7 +43,8 @@ async function timeApp(dir: string): Promise<{ first: number; cached: number; fi
       // Hashes only, as findimagedupes does: the embedding stage has its own benchmark (semantic-run).
       await harness.page.goto(harness.origin + '/?embeddings=0');
       const t0 = performance.now();
-      await harness.page.locator('[data-testid=folder-input]').setInputFiles(dir);
+      if (via === 'drop') await dropFolder(harness.page, '[data-testid=drop-zone]', dir);
+      else await harness.page.locator('[data-testid=folder-input]').setInputFiles(dir);
       expect(await waitForRunState(harness.page, ['done', 'error'], 600_000)).toBe('done');
       times.push((performance.now() - t0) / 1000);
     }
@@ -61,8 +69,8 @@ async function timeFindimagedupes(dir: string): Promise<number | null> {
   return (performance.now() - t0) / 1000;
 }
 
-async function intake(name: string, dir: string, cachedName?: string) {
-  const app = await timeApp(dir);
+async function intake(name: string, dir: string, cachedName?: string, via: Via = 'input') {
+  const app = await timeApp(dir, via);
   const peerSeconds = await timeFindimagedupes(dir);
   const ours = app.files / app.first;
   const peer = peerSeconds === null ? null : app.files / peerSeconds;
@@ -78,6 +86,14 @@ test.runIf(wanted('intake-neardup') || wanted('intake-cached'))('intake-neardup'
 
 test.runIf(wanted('intake-cifar10k'))('intake-cifar10k', async () => {
   await intake('intake-cifar10k', await cifarTrain10k(), 'intake-cached-cifar10k');
+});
+
+// The same folders dropped: the page walks the directory entries, and each File arrives with its
+// size and date already read (asynchronously), where a picked folder's Files fetch them one
+// blocking call at a time on the main thread when first asked.
+test.runIf(wanted('intake-drop'))('intake-drop', async () => {
+  await intake('intake-drop-neardup', NEARDUP_IMAGES, 'intake-drop-cached', 'drop');
+  await intake('intake-drop-cifar10k', await cifarTrain10k(), 'intake-drop-cached-cifar10k', 'drop');
 });
 
 // Camera-sized photos: 40 of the benchmark's originals enlarged to 4,000 pixels on the long side

@@ -14,7 +14,7 @@ import { afterAll, expect, test } from 'vitest';
 import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
 import { NEARDUP_IMAGES, removeTempDirs } from '../tests/support/fixtures.ts';
 import { cifarTrain10k } from './support/cifar.ts';
-import { workerChannel } from './support/cdp-workers.ts';
+import { workerChannel } from '../tests/support/cdp-workers.ts';
 
 const named = (process.env.BENCH_ONLY ?? '').split(',').includes('profile-intake');
 const TOP = 40;
