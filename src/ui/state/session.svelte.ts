@@ -348,7 +348,7 @@ export class Session {
 
   private async loadGrouper(embeddings: RunEmbeddings | null): Promise<number> {
     const count = await this.grouper.load(this.files, this.pending);
-    if (embeddings) await this.grouper.setEmbeddings({ ids: embeddings.ids, vectors: centredRows(embeddings), dim: embeddings.dim });
+    if (embeddings) await this.grouper.setEmbeddings({ ids: embeddings.ids, dim: embeddings.dim, rows: () => centredRows(embeddings) });
     this.grouperLoaded = true;
     return count;
   }

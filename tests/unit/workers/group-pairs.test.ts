@@ -113,11 +113,15 @@ function tfjsFinder(calls: { minSimilarity: number }[]): SimilarPairFinder {
 
 const near = (similarity: number): Settings => ({ ...DEFAULT_SETTINGS, mode: 'near', embeddings: true, similarity, threshold: 6 });
 
-async function loaded(client: GroupingClient, seed: number, n: number): Promise<void> {
+/** Loads `client`; returns how many times it has asked for the embedding rows so far. */
+async function loaded(client: GroupingClient, seed: number, n: number): Promise<() => number> {
   clients.push(client);
   const { files, results } = run(seed, n);
   await client.load(files, results);
-  await client.setEmbeddings(embeddings(seed, Array.from({ length: n }, (_, id) => id)));
+  const e = embeddings(seed, Array.from({ length: n }, (_, id) => id));
+  let made = 0;
+  await client.setEmbeddings({ ids: e.ids, dim: e.dim, rows: () => (made++, e.vectors.slice()) });
+  return () => made;
 }
 
 describe('GroupingClient embedding pairs from a finder', () => {
@@ -146,15 +150,18 @@ describe('GroupingClient embedding pairs from a finder', () => {
   test('progress runs to 1; a restarted grouping worker gets the pairs without a new search', async () => {
     const calls: { minSimilarity: number }[] = [];
     const client = new GroupingClient(tfjsFinder(calls));
-    await loaded(client, 11, n);
+    const rowsMade = await loaded(client, 11, n);
     const seen: number[] = [];
     const first = await client.group(near(0.85), undefined, (f) => seen.push(f));
     expect(seen.length).toBeGreaterThan(1);
     expect(seen.at(-1)).toBe(1);
     for (let k = 1; k < seen.length; k++) expect(seen[k]).toBeGreaterThanOrEqual(seen[k - 1]);
+    const before = rowsMade();
     client.dispose(); // as a cancelled grouping leaves it
     expect((await client.group(near(0.85))).groups).toEqual(first.groups);
     expect(calls).toHaveLength(1);
+    // The client keeps no rows of its own: the fresh worker's were made again.
+    expect(rowsMade()).toBe(before + 1);
   });
 
   test('an abort during the search rejects with its reason and stops the finder; the next call searches again', async () => {
