@@ -8,22 +8,25 @@ export type WorkerSend = (sessionId: string, method: string, params?: object) =>
 
 export function workerChannel(client: CDPSession): WorkerSend {
   let nextId = 1;
-  const waiting = new Map<number, (result: unknown) => void>();
+  const waiting = new Map<number, { sessionId: string; resolve: (result: unknown) => void }>();
   client.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
     const message = JSON.parse(event.message) as { id?: number; result?: unknown; error?: unknown };
     if (message.id === undefined) return;
-    waiting.get(message.id)?.(message.result ?? message.error);
+    waiting.get(message.id)?.resolve(message.result ?? message.error);
     waiting.delete(message.id);
   });
-  client.on('Target.detachedFromTarget', () => {
+  client.on('Target.detachedFromTarget', (event: { sessionId: string }) => {
     // A worker that ended answers nothing more: settle what waits on it rather than hang.
-    for (const resolve of waiting.values()) resolve(undefined);
-    waiting.clear();
+    for (const [id, call] of waiting) {
+      if (call.sessionId !== event.sessionId) continue;
+      call.resolve(undefined);
+      waiting.delete(id);
+    }
   });
   return (sessionId, method, params = {}) =>
     new Promise<unknown>((resolve) => {
       const id = nextId++;
-      waiting.set(id, resolve);
+      waiting.set(id, { sessionId, resolve });
       client.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(() => {
         waiting.delete(id);
         resolve(undefined);

@@ -187,6 +187,8 @@ export class GroupingClient {
     const bar = settings.similarity;
     if (this.found && this.found.floor <= bar) return;
     if (!this.finding || this.finding.floor > bar) {
+      // Making the rows costs O(n·d): not on every slider move of a set too small for the finder.
+      if (embeddings.ids.length < TFJS_PAIRS_FROM) return;
       const rows = embeddedRows(this.items, { ids: embeddings.ids, dim: embeddings.dim, vectors: embeddings.rows() });
       const n = rows.positions.length;
       if (n < TFJS_PAIRS_FROM) return;

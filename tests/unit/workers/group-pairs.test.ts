@@ -185,10 +185,13 @@ describe('GroupingClient embedding pairs from a finder', () => {
   test(`below ${TFJS_PAIRS_FROM} embedded items the grouping worker searches itself`, async () => {
     const calls: { minSimilarity: number }[] = [];
     const client = new GroupingClient(tfjsFinder(calls));
-    await loaded(client, 5, TFJS_PAIRS_FROM - 3); // + 2 ids that are not loaded: still below
+    const rowsMade = await loaded(client, 5, TFJS_PAIRS_FROM - 3); // + 2 ids that are not loaded: still below
     const jsOnly = new GroupingClient();
     await loaded(jsOnly, 5, TFJS_PAIRS_FROM - 3);
     expect((await client.group(near(0.85))).groups).toEqual((await jsOnly.group(near(0.85))).groups);
+    await client.group(near(0.9));
     expect(calls).toEqual([]);
+    // Made once, for the worker: slider moves on a set this small make no rows for a search.
+    expect(rowsMade()).toBe(1);
   });
 });
