@@ -39,6 +39,8 @@ const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
 const wanted = (name: string) => only.length === 0 || only.some((o) => name.startsWith(o));
 
 const N = Number(process.env.CLUSTER_N ?? 10_000);
+// A quick run at another n must not replace the target's row in results.json.
+const ROW = N === 10_000 ? 'cluster-10k' : `cluster-n${N}`;
 const D = 1280;
 const K = Math.round(0.9 * N);
 const SEED = 2024;
@@ -50,7 +52,7 @@ afterAll(async () => {
   if (results.length > 0) {
     const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, memoryGB: Math.round(os.totalmem() / 2 ** 30) };
     await writeFile(path.join(repoRoot, 'bench/results-cluster.json'), JSON.stringify({ machine, results }, null, 2) + '\n');
-    await recordResults(results.filter((r): r is BenchResult => r.name === 'cluster-10k'));
+    await recordResults(results.filter((r): r is BenchResult => r.name === ROW));
   }
   await removeTempDirs();
 });
@@ -199,7 +201,7 @@ test.runIf(wanted('cluster-10k'))(
     const productsSeconds = (best.load.products?.ms ?? NaN) / 1000;
 
     const result = {
-      name: 'cluster-10k',
+      name: ROW,
       ours: best.seconds,
       peer: scipy.seconds,
       peer_name: `scipy ${scipy.scipy} linkage(X, 'complete', 'cosine') (numpy ${scipy.numpy})`,
