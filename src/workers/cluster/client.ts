@@ -12,8 +12,8 @@ import type {
   ClusterSimilarPairsInput,
   ClusterSimilarPairsProgress,
   ClusterSimilarPairsResult,
-  ClusterWorkerApi,
-} from './cluster.worker.ts';
+} from './types.ts';
+import type { ClusterWorkerApi } from './cluster.worker.ts';
 
 export type {
   ClusterCutProgress,
@@ -29,7 +29,7 @@ export type {
   ClusterSimilarPairsResult,
   LargeClassInfo,
   LargeClassOptions,
-} from './cluster.worker.ts';
+} from './types.ts';
 
 export interface ClusterLoadOptions {
   /** Aborting terminates the worker (the clustering cannot be interrupted otherwise). */
