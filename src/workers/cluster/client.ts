@@ -15,21 +15,8 @@ import type {
 } from './types.ts';
 import type { ClusterWorkerApi } from './cluster.worker.ts';
 
-export type {
-  ClusterCutProgress,
-  ClusterCutResult,
-  ClusterLargeInput,
-  ClusterLargeProgress,
-  ClusterLargeResult,
-  ClusterLoadInput,
-  ClusterLoadProgress,
-  ClusterLoadResult,
-  ClusterSimilarPairsInput,
-  ClusterSimilarPairsProgress,
-  ClusterSimilarPairsResult,
-  LargeClassInfo,
-  LargeClassOptions,
-} from './types.ts';
+// The page's code takes the worker's message types from here, beside the client.
+export type * from './types.ts';
 
 export interface ClusterLoadOptions {
   /** Aborting terminates the worker (the clustering cannot be interrupted otherwise). */
