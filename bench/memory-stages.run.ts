@@ -23,23 +23,13 @@ import { launchBrowser, waitForRunState } from '../tests/support/browser.ts';
 import { cifarTrainClasses, removeTempDirs } from '../tests/support/fixtures.ts';
 import { repoRoot } from '../tests/support/paths.ts';
 import { chromiumMemory } from '../tests/support/process-memory.ts';
+import { runningStage } from '../tests/support/run-stage.ts';
 import { watchThreads, type ThreadWatch } from '../tests/support/thread-memory.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean) ?? [];
 const PER_CLASS = Number(process.env.MEMORY_PER_CLASS ?? 5000);
 
 afterAll(removeTempDirs);
-
-/** The stage whose bar is present and unfinished, latest first; 'idle' when none is. */
-async function runningStage(page: Page): Promise<string> {
-  return page
-    .evaluate(() => {
-      const bars = [...document.querySelectorAll<HTMLElement>('[data-testid^=stage-]')].filter((b) => b.dataset.total !== undefined);
-      const open = bars.filter((b) => b.dataset.ms === undefined);
-      return open.length > 0 ? open[open.length - 1].dataset.testid!.slice('stage-'.length) : 'idle';
-    })
-    .catch(() => 'busy');
-}
 
 interface Sample {
   t: number;

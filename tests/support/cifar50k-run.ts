@@ -11,7 +11,8 @@ import type { Manifest } from '../../src/core/manifest.ts';
 import { launchBrowser, waitForRunState } from './browser.ts';
 import { downloadVia, readZipEntry, unzipList, unzipTest } from './download.ts';
 import { extractCifar, tempDir } from './fixtures.ts';
-import { watchChromiumMemory } from './process-memory.ts';
+import { chromiumMemory, watchChromiumMemory } from './process-memory.ts';
+import { runningStage } from './run-stage.ts';
 import { totalOf, watchThreads } from './thread-memory.ts';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -27,6 +28,11 @@ export interface Cifar50kRun {
   heapPeak: number;
   pagePeak: number;
   threadsPeak: number;
+  /**
+   * Per stage (the bar running at the time), the 5-second sample where the renderer was largest:
+   * its resident size and each thread's JS heap and ArrayBuffers, MB, to show where the memory is.
+   */
+  peaksByStage: Record<string, { t: number; rendererMB: number; threadsMB: Record<string, { heap: number; buffers: number }> }>;
   /** Resident size: the largest renderer process and all of Chromium's processes together, bytes. */
   rendererPeak: number;
   chromiumPeak: number;
@@ -42,19 +48,27 @@ export async function runCifar50k(semantic: boolean): Promise<Cifar50kRun> {
   await extractCifar(root, CLASSES.map((c) => `train/${c}`));
   const harness = await launchBrowser();
   const samples: { t: number; heap: number; page: number; threads: number }[] = [];
+  const peaksByStage: Cifar50kRun['peaksByStage'] = {};
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
   try {
     const { page } = harness;
     const threads = await watchThreads(await page.context().newCDPSession(page));
     // heap: the page's JS heap; page: that plus the page's ArrayBuffers (the n × d embeddings live
     // in those); threads: heap and buffers of the page and every worker together.
+    let t0 = performance.now();
     const measure = async () => {
-      const all = await threads.sample();
+      const [all, stage, resident] = await Promise.all([threads.sample(), runningStage(page), chromiumMemory(harness.userDataDir)]);
+      const rendererMB = mb(resident.largest);
+      if (rendererMB > (peaksByStage[stage]?.rendererMB ?? -1)) {
+        const threadsMB = Object.fromEntries(Object.entries(all).map(([name, m]) => [name, { heap: mb(m.heap), buffers: mb(m.buffers) }]));
+        peaksByStage[stage] = { t: Math.round((performance.now() - t0) / 1000), rendererMB, threadsMB };
+      }
       return { heap: all.page?.heap ?? 0, page: (all.page?.heap ?? 0) + (all.page?.buffers ?? 0), threads: totalOf(all) };
     };
     const query = semantic ? 'mode=semantic&keep=0.9&backend=wasm&images=1' : 'embeddings=0&images=1';
     await page.goto(`${harness.origin}/?${query}`);
     const memory = watchChromiumMemory(harness.userDataDir, 1000);
-    const t0 = performance.now();
+    t0 = performance.now();
     await page.locator('[data-testid=folder-input]').setInputFiles(path.join(root, 'train'));
     const sampler = setInterval(() => {
       measure().then((m) => samples.push({ t: (performance.now() - t0) / 1000, ...m }), () => {});
@@ -86,7 +100,6 @@ export async function runCifar50k(semantic: boolean): Promise<Cifar50kRun> {
       const entries = new Set(await unzipList(file));
       keptMissingFromZip = manifest.files.filter((f) => f.status === 'kept' && !entries.has(f.path)).map((f) => f.path);
     }
-    const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
     return {
       mode: semantic ? 'semantic keep 0.9' : 'near, hashes only',
       state,
@@ -96,6 +109,7 @@ export async function runCifar50k(semantic: boolean): Promise<Cifar50kRun> {
       heapPeak: Math.max(...samples.map((s) => s.heap)),
       pagePeak: Math.max(...samples.map((s) => s.page)),
       threadsPeak: Math.max(...samples.map((s) => s.threads)),
+      peaksByStage,
       rendererPeak: resident.largest,
       chromiumPeak: resident.total,
       zip,
@@ -123,5 +137,6 @@ export function summarise(run: Cifar50kRun): Record<string, unknown> {
     rendererPeakMB: mb(run.rendererPeak),
     chromiumPeakMB: mb(run.chromiumPeak),
     stages: run.stages,
+    peaksByStage: run.peaksByStage,
   };
 }
