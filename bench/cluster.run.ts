@@ -127,8 +127,7 @@ function sameLabels(a: Int32Array, b: Int32Array): { same: boolean; itemsDifferi
   return { same: itemsDiffering === 0, itemsDiffering };
 }
 
-/** Our cuts against scipy's merge matrix cut the same way, at every keep fraction. */
-/** Per keep fraction, our partition against the reference's cut to the same k. */
+/** Per keep fraction, our partition against the reference's (scipy's merge matrix, or our exact path) cut to the same k. */
 function keepSweep(groups: number[][][], reference: (i: number, k: number) => Int32Array) {
   return KEEP_FRACTIONS.map((keep, i) => {
     const k = keepCount(N, keep);
