@@ -128,6 +128,23 @@ function hexDistance(
   return d;
 }
 
+/**
+ * Kept items whose bytes an earlier kept item already has (ids, input order). A selection can keep
+ * copies: semantic clustering keeps round(keep × n) images in each class and never compares across
+ * classes, near mode can be limited to each class folder, and the user can keep more by hand.
+ */
+export function keptExactCopies(items: readonly SelectionItem[], statuses: readonly ItemStatus[]): number[] {
+  const seen = new Set<string>();
+  const copies: number[] = [];
+  statuses.forEach((s, i) => {
+    const sha256 = items[i]?.sha256;
+    if (s.status !== 'kept' || !sha256) return;
+    if (seen.has(sha256)) copies.push(s.id);
+    else seen.add(sha256);
+  });
+  return copies;
+}
+
 /** id → position. Ids are run indices, so a typed array usually beats a Map by ~10×. */
 function positionsById(items: readonly SelectionItem[]): {
   get(id: number): number | undefined;

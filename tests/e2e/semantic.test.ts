@@ -70,9 +70,24 @@ test('semantic mode keeps round(keep × n) per class, shows Figure 4 and Table 1
     expect(csv.slice(1).map((line) => line.split(',')[1])).toEqual(analysedPaths);
     expect(npy.data.every(Number.isFinite)).toBe(true);
 
+    // Exact copies the per-class cut leaves kept are pointed out (the note is absent when none are).
+    const copiesKept = (files: Manifest['files']) => {
+      const kept = files.filter((f) => f.status === 'kept');
+      return kept.length - new Set(kept.map((f) => f.sha256)).size;
+    };
+    const copiesNote = page.locator('[data-testid=kept-copies]');
+    const copiesShown = async () => (await copiesNote.textContent())?.trim().split(' ')[0];
+    if (copiesKept(manifest.files) === 0) await expect.poll(() => copiesNote.count()).toBe(0);
+    else await expect.poll(copiesShown).toBe(String(copiesKept(manifest.files)));
+
     // The keep slider re-cuts live: keeping everything removes nothing.
     await page.locator('[data-testid=keep]').fill('1');
     await expect.poll(() => page.locator('[data-testid=count-removed]').textContent()).toBe('0');
+    // Now every copy is kept: the sample's coffee.jpg has two byte-identical copies in its class,
+    // and space/astronaut.jpg is also everyday/eileen_collins.jpg, in another class.
+    const everything = manifest.files.map((f) => (f.status === 'skipped' ? f : { ...f, status: 'kept' as const }));
+    expect(copiesKept(everything)).toBeGreaterThan(0);
+    await expect.poll(copiesShown).toBe(String(copiesKept(everything)));
 
     // Second visit, with a per-class override: every vector comes from the store, and the
     // overridden class keeps all of its images while the others still keep round(keep × n).

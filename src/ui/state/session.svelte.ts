@@ -5,6 +5,7 @@ import { needsEmbeddings, settingsFromQuery, type Settings } from '../../core/se
 import {
   computeSelection,
   keepAlso,
+  keptExactCopies,
   NO_OVERRIDES,
   setKeeper,
   type Overrides,
@@ -79,16 +80,21 @@ export class Session {
   overrides = $state.raw<Overrides>(NO_OVERRIDES);
   storeMessage = $state<string | null>(null);
 
+  private selectionInput = $derived(selectionItems(this.files, this.results));
+
   /** Final status of every file: recomputed whenever groups or the user's choices change. */
   selection = $derived.by((): Selection | null => {
     if (!this.grouping) return null;
     const embeddings = this.embeddings;
-    return computeSelection(selectionItems(this.files, this.results), this.grouping.groups, this.overrides, {
+    return computeSelection(this.selectionInput, this.grouping.groups, this.overrides, {
       hash: this.grouping.settings.hash,
       threshold: this.grouping.settings.threshold,
       semanticDistance: embeddings ? cosineDistanceBetween(embeddings) : undefined,
     });
   });
+
+  /** Kept files whose bytes another kept file has (see keptExactCopies): the summary says why. */
+  keptCopies = $derived(this.selection ? keptExactCopies(this.selectionInput, this.selection.statuses).length : 0);
 
   private pool = createHashPool();
   /** Near mode's embedding pairs of large runs come from tfjs products in a clustering worker. */

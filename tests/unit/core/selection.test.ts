@@ -6,6 +6,7 @@ import {
   clearKeeper,
   computeSelection,
   keepAlso,
+  keptExactCopies,
   setKeeper,
   type Overrides,
   type SelectionItem,
@@ -214,5 +215,32 @@ describe('computeSelection', () => {
     const ms = times.sort((a, b) => a - b)[2]; // median
     console.log(`computeSelection n=${n}, ${groups.length} groups: ${ms.toFixed(1)} ms`);
     expect(sel.counts.removed).toBe(10_000);
+  });
+});
+
+describe('keptExactCopies', () => {
+  it('names every kept item whose bytes an earlier kept item has, and no other; none without overrides when copies are grouped across classes', () => {
+    fc.assert(
+      fc.property(scenario, fc.boolean(), ({ items, t, keeperPicks, alsoPicks }, perClass) => {
+        const analysed = items.filter((it) => !it.skip);
+        const groups = buildGroups(analysed, { mode: 'near', hash: 'phash', threshold: t, linkage: 'keeper', perClass });
+        const o = applyPicks(groups, analysed, keeperPicks, alsoPicks);
+        const sel = computeSelection(items, groups, o, { hash: 'phash', threshold: t });
+        const copies = keptExactCopies(items, sel.statuses);
+        const kept = items.filter((_, i) => sel.statuses[i].status === 'kept');
+        // Each content kept once, plus the copies: the copies are exactly the repeats.
+        expect(new Set(kept.map((it) => it.sha256)).size + copies.length).toBe(kept.length);
+        const pos = new Map(items.map((it, i) => [it.id, i]));
+        for (const id of copies) {
+          const i = pos.get(id)!;
+          expect(sel.statuses[i].status).toBe('kept');
+          expect(kept.some((it) => pos.get(it.id)! < i && it.sha256 === items[i].sha256)).toBe(true);
+        }
+        // Exact copies always share a group when classes are not kept apart, so only a user's
+        // "keep too" can keep two of them.
+        if (!perClass && o.keepAlso.size === 0) expect(copies).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
