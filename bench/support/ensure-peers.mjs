@@ -5,13 +5,12 @@
 // Never fails the bench: a missing peer only means a row without a ratio. Plain Node ESM.
 import { existsSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { canApt } from '../../tests/support/ensure-chromium.mjs';
 
 const PEERS = [
   { pkg: 'findimagedupes', present: () => existsSync('/usr/bin/findimagedupes') },
   { pkg: 'python3-scipy', present: () => spawnSync('/usr/bin/python3', ['-c', 'import scipy.cluster.hierarchy'], { stdio: 'ignore' }).status === 0 },
 ];
-
-const canApt = () => typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/apt-get');
 
 let missing = PEERS.filter((p) => !p.present()).map((p) => p.pkg);
 if (missing.length > 0 && canApt()) {

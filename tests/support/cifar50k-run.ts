@@ -15,6 +15,8 @@ import { chromiumMemory, watchChromiumMemory } from './process-memory.ts';
 import { runningStage } from './run-stage.ts';
 import { totalOf, watchThreads } from './thread-memory.ts';
 
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 export interface Cifar50kRun {
@@ -49,7 +51,6 @@ export async function runCifar50k(semantic: boolean): Promise<Cifar50kRun> {
   const harness = await launchBrowser();
   const samples: { t: number; heap: number; page: number; threads: number }[] = [];
   const peaksByStage: Cifar50kRun['peaksByStage'] = {};
-  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
   try {
     const { page } = harness;
     const threads = await watchThreads(await page.context().newCDPSession(page));
@@ -126,7 +127,6 @@ export async function runCifar50k(semantic: boolean): Promise<Cifar50kRun> {
 
 /** One line of figures for the log, in MB and seconds. */
 export function summarise(run: Cifar50kRun): Record<string, unknown> {
-  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
   return {
     mode: run.mode,
     runSeconds: Math.round(run.runSeconds),

@@ -30,7 +30,7 @@ export function findUnzip() {
   return isExecutable(UNZIP) ? UNZIP : null;
 }
 
-function canApt() {
+export function canApt() {
   return typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/apt-get');
 }
 
